@@ -1,0 +1,156 @@
+"""The one entry point the Java runtime calls (through JEP, on its owner thread).
+
+Java passes plain values (numbers, strings, lists, maps, numpy arrays) and
+handles; Python objects that have no plain Java form stay here, in a registry,
+and travel to Java as handles. Every failure is recorded with its Python type,
+message and traceback so that Java can raise one typed exception, and
+``sys.exit`` in user code becomes an exception instead of ending the JVM.
+"""
+
+import ctypes
+import importlib
+import itertools
+import json
+import os
+import sys
+import sysconfig
+import traceback
+
+from quantbridge import progress
+from quantbridge.errors import UserExit
+
+_HANDLE = "__qb_handle__"
+_objects = {}
+_ids = itertools.count(1)
+_last_error = None
+
+
+def bootstrap(paths):
+    """Prepare the interpreter once: global libpython symbols, argv, extra sys.path entries."""
+    libdir = sysconfig.get_config_var("LIBDIR")
+    for name in ("libpython3.10.so.1.0", "libpython3.10.so"):
+        candidate = os.path.join(libdir or "", name)
+        if os.path.exists(candidate):
+            # Promote the already loaded libpython to RTLD_GLOBAL so that extension
+            # modules (TensorFlow's among them) resolve PyExc_* and friends.
+            ctypes.CDLL(candidate, mode=ctypes.RTLD_GLOBAL)
+            break
+    if not getattr(sys, "argv", None):
+        sys.argv = ["quantbridge"]
+    add_paths(paths)
+    return {"python": sys.version.split()[0], "prefix": sys.prefix, "executable": sys.executable}
+
+
+def add_paths(paths):
+    for path in paths or []:
+        path = os.path.abspath(str(path))
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    importlib.invalidate_caches()
+
+
+def _resolve(value):
+    if isinstance(value, dict):
+        if _HANDLE in value and len(value) == 1:
+            key = int(value[_HANDLE])
+            if key not in _objects:
+                raise ValueError(f"Python object handle {key} was released or never existed")
+            return _objects[key]
+        return {str(k): _resolve(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_resolve(v) for v in value]
+    return value
+
+
+def _export(value):
+    if value is None or isinstance(value, (bool, int, float, str, bytes)):
+        return value
+    module = type(value).__module__ or ""
+    if module == "numpy":
+        if hasattr(value, "shape") and getattr(value, "ndim", 0) > 0:
+            return value
+        return value.item()
+    if module.startswith("torch") and hasattr(value, "detach") and hasattr(value, "numpy"):
+        array = value.detach().cpu().numpy()
+        return array if array.ndim > 0 else array.item()
+    if isinstance(value, (list, tuple)):
+        return [_export(v) for v in value]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {k: _export(v) for k, v in value.items()}
+    key = next(_ids)
+    _objects[key] = value
+    return {_HANDLE: key, "__qb_type__": f"{module}.{type(value).__qualname__}",
+            "__qb_repr__": repr(value)[:300]}
+
+
+def _guarded(fn, args, kwargs, listener):
+    global _last_error
+    _last_error = None
+    try:
+        args = _resolve(list(args or []))
+        kwargs = _resolve(dict(kwargs or {}))
+        if listener is not None:
+            with progress.sink(lambda event: listener.onEvent(json.dumps(event))):
+                result = fn(*args, **kwargs)
+        else:
+            result = fn(*args, **kwargs)
+        return _export(result)
+    except SystemExit as exc:
+        error = UserExit(f"user code called sys.exit({exc.code!r}); the embedded interpreter "
+                         "cannot exit, so the call was stopped instead")
+        _record(error, traceback.format_exc())
+        raise error from None
+    except BaseException as exc:
+        _record(exc, traceback.format_exc())
+        raise
+
+
+def _record(exc, formatted):
+    global _last_error
+    cls = type(exc)
+    _last_error = {"type": f"{cls.__module__}.{cls.__qualname__}".replace("builtins.", ""),
+                   "message": str(exc), "traceback": formatted}
+
+
+def _lookup(target):
+    module_name, sep, attr = str(target).partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"expected 'package.module:function', got {target!r}")
+    obj = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def call(target, args=None, kwargs=None, listener=None):
+    """Call ``package.module:function`` with resolved arguments."""
+    return _guarded(lambda *a, **k: _lookup(target)(*a, **k), args, kwargs, listener)
+
+
+def call_method(handle, method, args=None, kwargs=None, listener=None):
+    """Call ``method`` of the object behind ``handle``."""
+    return _guarded(lambda *a, **k: getattr(_objects[int(handle)], method)(*a, **k), args, kwargs, listener)
+
+
+def get_attr(handle, name):
+    return _guarded(lambda: getattr(_objects[int(handle)], name), [], {}, None)
+
+
+def run_code(source, scope_name="__main__"):
+    """Execute Python source in a module's namespace (guarded like every call)."""
+    def run():
+        scope = sys.modules[scope_name].__dict__ if scope_name in sys.modules else {}
+        exec(compile(source, "<quantbridge>", "exec"), scope)
+    return _guarded(run, [], {}, None)
+
+
+def release(handle):
+    _objects.pop(int(handle), None)
+
+
+def live_handles():
+    return len(_objects)
+
+
+def last_error():
+    return _last_error
