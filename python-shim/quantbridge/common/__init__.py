@@ -1,0 +1,1 @@
+"""Framework-free pieces shared by the PyTorch and TensorFlow back ends."""

@@ -1,0 +1,72 @@
+"""The quantization parameter file, one schema for PyTorch and TensorFlow.
+
+::
+
+    {
+      "format": "quantbridge-quant-params", "version": 1,
+      "framework": "torch" | "tensorflow",
+      "model": {"file": "<name>.onnx|.pb", "sha256": "<hex of that file>", "input_shape": "x:1,1,8,8" | null,
+                "outputs": ["..."]},
+      "layers": [
+        {"name": "conv1/Conv2D", "op_type": "...", "quant_strategy": "Quant_INT8-8" | "float",
+         "node": "<ONNX node / TF op name in the exported model>",
+         "weight": {"tensor": "<initializer / Const name>", "dtype": "int8", "bits": 8, "symmetric": true,
+                    "axis": <channel axis of that tensor>, "scale": [...], "zero_point": [...]},
+         "activation": {"tensor": "<the layer's input tensor>", "dtype": "uint8", "bits": 8,
+                        "symmetric": false, "scale": s, "zero_point": z, "min": lo, "max": hi}}
+      ]
+    }
+
+``weight`` and ``activation`` are absent for layers left at ``float``.
+"""
+
+import hashlib
+import json
+
+from quantbridge.common.paths import atomic_write_text
+
+__all__ = ["FORMAT", "VERSION", "sha256_file", "build", "write", "read"]
+
+FORMAT = "quantbridge-quant-params"
+VERSION = 1
+
+
+def sha256_file(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def weight_entry(tensor, axis, scales, bits=8):
+    scales = [float(s) for s in scales]
+    return {"tensor": tensor, "dtype": "int8", "bits": bits, "symmetric": True, "axis": int(axis),
+            "scale": scales, "zero_point": [0] * len(scales)}
+
+
+def activation_entry(tensor, scale, zero_point, lo, hi, bits=8):
+    return {"tensor": tensor, "dtype": "uint8", "bits": bits, "symmetric": False, "scale": float(scale),
+            "zero_point": int(zero_point), "min": float(lo), "max": float(hi)}
+
+
+def build(framework, model_path, layers, input_shape=None, outputs=None):
+    import os
+    return {"format": FORMAT, "version": VERSION, "framework": framework,
+            "model": {"file": os.path.basename(model_path), "sha256": sha256_file(model_path),
+                      "input_shape": input_shape, "outputs": list(outputs or [])},
+            "layers": list(layers)}
+
+
+def write(path, params):
+    atomic_write_text(path, json.dumps(params, indent=2) + "\n")
+    return path
+
+
+def read(path):
+    with open(path, encoding="utf-8") as fh:
+        params = json.load(fh)
+    if params.get("format") != FORMAT:
+        msg = f"{path} is not a QuantBridge parameter file (format {params.get('format')!r})"
+        raise ValueError(msg)
+    return params
