@@ -49,7 +49,17 @@ def add_paths(paths):
     importlib.invalidate_caches()
 
 
+def _is_java(value):
+    return (type(value).__module__ or "").startswith("java.")
+
+
 def _resolve(value):
+    if _is_java(value):
+        # Java collections arrive as jep proxies: turn them into real dicts and lists.
+        if hasattr(value, "keySet"):
+            value = {str(k): value.get(k) for k in value.keySet()}
+        elif hasattr(value, "iterator") and hasattr(value, "size"):
+            value = list(value)
     if isinstance(value, dict):
         if _HANDLE in value and len(value) == 1:
             key = int(value[_HANDLE])

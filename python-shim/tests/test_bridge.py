@@ -1,0 +1,64 @@
+"""The bridge Java calls, exercised from plain Python (no JVM needed)."""
+
+import numpy as np
+import pytest
+
+from quantbridge import _bridge, progress
+from quantbridge.errors import UserExit
+
+
+def test_plain_values_and_handles():
+    assert _bridge.call("operator:add", [2, 3]) == 5
+    handle = _bridge.call("collections:deque", [[1, 2, 2]])
+    assert set(handle) == {"__qb_handle__", "__qb_type__", "__qb_repr__"}
+    ref = {"__qb_handle__": handle["__qb_handle__"]}
+    assert _bridge.call_method(handle["__qb_handle__"], "count", [2]) == 2
+    assert _bridge.call("builtins:len", [ref]) == 3
+    before = _bridge.live_handles()
+    _bridge.release(handle["__qb_handle__"])
+    assert _bridge.live_handles() == before - 1
+    with pytest.raises(ValueError, match="was released"):
+        _bridge.call("builtins:len", [ref])
+
+
+def test_numpy_scalars_and_arrays():
+    assert _bridge.call("numpy:float32", [1.5]) == 1.5
+    arr = _bridge.call("numpy:arange", [3])
+    assert isinstance(arr, np.ndarray) and arr.tolist() == [0, 1, 2]
+
+
+def test_errors_are_recorded_with_traceback():
+    with pytest.raises(ZeroDivisionError):
+        _bridge.call("operator:truediv", [1, 0])
+    err = _bridge.last_error()
+    assert err["type"] == "ZeroDivisionError"
+    assert "Traceback" in err["traceback"]
+
+
+def test_sys_exit_becomes_user_exit():
+    with pytest.raises(UserExit, match=r"sys.exit\(2\)"):
+        _bridge.call("sys:exit", [2])
+    with pytest.raises(UserExit):
+        _bridge.run_code("import sys; sys.exit()")
+
+
+def test_bad_target():
+    with pytest.raises(ValueError, match="expected 'package.module:function'"):
+        _bridge.call("operator.add", [1, 2])
+
+
+def test_progress_listener_receives_json():
+    seen = []
+
+    class Listener:
+        def onEvent(self, text):  # noqa: N802 (Java method name)
+            seen.append(text)
+
+    def work():
+        progress.emit("calibrate", 1, 2, loss=0.5)
+        return 1
+
+    _bridge._objects[-1] = work
+    assert _bridge.call_method(-1, "__call__", [], {}, Listener()) == 1
+    del _bridge._objects[-1]
+    assert '"phase": "calibrate"' in seen[0] and '"loss": 0.5' in seen[0]
