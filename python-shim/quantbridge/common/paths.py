@@ -11,7 +11,7 @@ import tempfile
 
 from quantbridge.errors import PathError
 
-__all__ = ["check_dir", "check_file_path", "atomic_write_bytes", "atomic_write_text", "no_overwrite"]
+__all__ = ["check_dir", "check_file_path", "temp_file", "atomic_write_bytes", "atomic_write_text", "no_overwrite"]
 
 _DIR_PART = re.compile(r"^[A-Za-z0-9_]+$")
 _FILE_PART = re.compile(r"^[A-Za-z0-9_.]+$")
@@ -70,10 +70,20 @@ def no_overwrite(paths, what="output"):
         raise PathError(msg)
 
 
+def temp_file(directory, suffix=".tmp"):
+    """Create an empty temporary file in ``directory`` with the permissions a plain ``open``
+    would give (mkstemp's are 0600); return ``(fd, path)``."""
+    fd, tmp = tempfile.mkstemp(prefix=".qb-", suffix=suffix, dir=directory)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    return fd, tmp
+
+
 def atomic_write_bytes(path, data):
     """Write ``data`` to ``path`` through a temporary file in the same directory, then rename."""
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".qb-", suffix=".tmp", dir=directory)
+    fd, tmp = temp_file(directory)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

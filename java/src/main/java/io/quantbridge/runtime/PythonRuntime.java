@@ -289,13 +289,14 @@ public final class PythonRuntime implements AutoCloseable {
             // LD_LIBRARY_PATH or LD_PRELOAD is needed; Python then promotes it to RTLD_GLOBAL.
             System.load(env.libpython().toString());
             MainInterpreter.setJepLibraryPath(env.jepLibrary().toString());
-            PyConfig cfg = new PyConfig();
-            cfg.setProgramName(env.pythonExecutable().toString());
-            cfg.setPythonHome(env.basePrefix().toString());
-            cfg.setIgnoreEnvironmentFlag(1);
-            cfg.setNoUserSiteDirectory(1);
+            // The user's PYTHONPATH/PYTHONHOME must not leak in: the venv is the whole world.
+            PyConfig cfg = PyConfig.python()
+                    .setProgramName(env.pythonExecutable().toString())
+                    .setHome(env.basePrefix().toString())
+                    .setUseEnvironment(false)
+                    .setUserSiteDirectory(false)
+                    .setArgv("quantbridge");
             MainInterpreter.setInitParams(cfg);
-            MainInterpreter.setSharedModulesArgv("quantbridge");
             try {
                 interp = new SharedInterpreter();
                 interp.exec("import site, sys\n"

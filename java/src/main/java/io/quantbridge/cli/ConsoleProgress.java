@@ -1,0 +1,80 @@
+package io.quantbridge.cli;
+
+import io.quantbridge.runtime.ProgressEvent;
+import io.quantbridge.runtime.ProgressListener;
+import java.io.PrintStream;
+import java.util.Locale;
+import java.util.Map;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+
+/**
+ * Progress bars for the events Python sends: one bar per phase on a terminal, plain lines
+ * (at most about one per tenth of the work) when output is redirected.
+ */
+final class ConsoleProgress implements ProgressListener, AutoCloseable {
+    private final boolean terminal;
+    private final PrintStream out;
+    private String phase;
+    private ProgressBar bar;
+    private long lastTenth = -1;
+
+    ConsoleProgress(PrintStream out) {
+        this(out, System.console() != null && !"dumb".equals(System.getenv("TERM")));
+    }
+
+    ConsoleProgress(PrintStream out, boolean terminal) {
+        this.out = out;
+        this.terminal = terminal;
+    }
+
+    @Override
+    public synchronized void onEvent(ProgressEvent e) {
+        if (!e.phase().equals(phase)) {
+            finish();
+            phase = e.phase();
+            lastTenth = -1;
+            if (terminal) {
+                bar = new ProgressBarBuilder().setTaskName(String.format("%-10s", phase))
+                        .setInitialMax(Math.max(e.total(), 1)).setStyle(ProgressBarStyle.COLORFUL_UNICODE_BLOCK)
+                        .setUpdateIntervalMillis(100).continuousUpdate().build();
+            }
+        }
+        String extra = metrics(e.metrics());
+        if (bar != null) {
+            if (e.total() > 0 && bar.getMax() != e.total()) {
+                bar.maxHint(e.total());
+            }
+            bar.stepTo(e.current());
+            bar.setExtraMessage(extra);
+            return;
+        }
+        long tenth = e.total() > 0 ? e.current() * 10 / e.total() : e.current();
+        if (tenth != lastTenth) {
+            lastTenth = tenth;
+            out.printf(Locale.ROOT, "%-10s %d/%s %s%n", phase, e.current(), e.total() > 0 ? e.total() : "?", extra);
+        }
+    }
+
+    private static String metrics(Map<String, Object> m) {
+        StringBuilder sb = new StringBuilder();
+        m.forEach((k, v) -> sb.append(sb.length() == 0 ? "" : " ").append(k).append('=')
+                .append(v instanceof Number n ? String.format(Locale.ROOT, "%.4g", n.doubleValue()) : v));
+        return sb.toString();
+    }
+
+    /** Closes the current bar, if any. */
+    synchronized void finish() {
+        if (bar != null) {
+            bar.close();
+            bar = null;
+        }
+        phase = null;
+    }
+
+    @Override
+    public void close() {
+        finish();
+    }
+}

@@ -1,0 +1,403 @@
+package io.quantbridge.config;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.quantbridge.QuantBridgeException;
+import io.quantbridge.io.AtomicFiles;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Predicate;
+
+/**
+ * The seed's quantization config (JSON), PyTorch or TensorFlow variant.
+ *
+ * <p>Every key is kept in its order, including {@code //} comments and keys QuantBridge does
+ * not know, so that reading a file and writing it back is byte-stable: {@link #toJson()} is
+ * exactly Python's {@code json.dumps(cfg, indent=2, ensure_ascii=False) + "\n"}.
+ *
+ * <p>Reading checks the structure the shim's {@code config.load} checks; {@link #validate()}
+ * and {@link #validateAgainst(List)} add everything else before Python sees the file. Instances
+ * are mutable and not thread-safe.
+ */
+public final class QuantConfig {
+    private final ObjectNode root;
+    private final String source;
+
+    private QuantConfig(ObjectNode root, String source) {
+        this.root = root;
+        this.source = source;
+    }
+
+    /**
+     * Reads a config file (UTF-8).
+     *
+     * @throws ConfigException if the file is missing, unreadable, not JSON, or not shaped like a config
+     */
+    public static QuantConfig read(Path path) throws ConfigException {
+        Objects.requireNonNull(path, "path");
+        String where = path.toString();
+        if (!Files.isRegularFile(path)) {
+            throw new ConfigException("config file " + PythonRepr.of(where) + " does not exist");
+        }
+        String text;
+        try {
+            text = Files.readString(path, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new ConfigException("config file " + PythonRepr.of(where) + " cannot be read as UTF-8 text: " + e, e);
+        }
+        return parse(text, "config file " + PythonRepr.of(where), where);
+    }
+
+    /**
+     * Parses config JSON text; messages refer to it as {@code config}.
+     *
+     * @throws ConfigException if the text is not JSON or not shaped like a config
+     */
+    public static QuantConfig parse(String json) throws ConfigException {
+        return parse(json, "config", "config");
+    }
+
+    private static QuantConfig parse(String json, String what, String where) throws ConfigException {
+        Objects.requireNonNull(json, "json");
+        JsonNode root;
+        try {
+            root = PythonJson.parse(json);
+        } catch (JsonProcessingException e) {
+            var loc = e.getLocation();
+            throw new ConfigException(what + " is not valid JSON: " + e.getOriginalMessage()
+                    + (loc == null ? "" : " at line " + loc.getLineNr() + ", column " + loc.getColumnNr()), e);
+        }
+        return new QuantConfig(ConfigChecks.checkStructure(root, where), where);
+    }
+
+    /**
+     * A config from the dict the shim returns (e.g. {@code build_config}): nested maps, lists,
+     * strings, numbers. Key order is the maps' iteration order, so pass insertion-ordered maps.
+     *
+     * @throws ConfigException if the value is not shaped like a config
+     */
+    public static QuantConfig fromMap(Map<String, ?> config) throws ConfigException {
+        Objects.requireNonNull(config, "config");
+        JsonNode root;
+        try {
+            root = JsonValues.toTree(config, "config");
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(e.getMessage(), e);
+        }
+        return new QuantConfig(ConfigChecks.checkStructure(root, "config"), "config");
+    }
+
+    /**
+     * A new config listing every layer at {@code "float"} (the shim's {@code build_template}): one
+     * hint key per op type in first-seen order, then {@code input_shape} if given, then
+     * {@code layer_strategy}.
+     *
+     * @param layers the model's quantizable layers in order
+     * @param inputShape the PyTorch input shape, or null (TensorFlow)
+     * @throws IllegalArgumentException if a layer name repeats
+     */
+    public static QuantConfig template(List<LayerInfo> layers, InputShape inputShape) {
+        JsonNodeFactory f = JsonNodeFactory.instance;
+        ObjectNode root = f.objectNode();
+        Set<String> ops = new LinkedHashSet<>();
+        layers.forEach(l -> ops.add(l.opType()));
+        for (String op : ops) {
+            var hints = root.putArray(Strategies.hintKey(op));
+            Strategies.quantized(op).forEach(hints::add);
+        }
+        if (inputShape != null) {
+            root.put(ConfigChecks.INPUT_SHAPE, inputShape.format());
+        }
+        ObjectNode entries = root.putObject(ConfigChecks.LAYER_STRATEGY);
+        for (LayerInfo l : layers) {
+            if (entries.has(l.name())) {
+                throw new IllegalArgumentException("layer " + PythonRepr.of(l.name())
+                        + " appears twice in the layer list; expected unique names");
+            }
+            ObjectNode e = entries.putObject(l.name());
+            e.put(ConfigChecks.OP_TYPE, l.opType());
+            e.put(ConfigChecks.QUANT_STRATEGY, Strategies.FLOAT);
+        }
+        return new QuantConfig(root, "config");
+    }
+
+    /** Where this config came from (the file path, or {@code config}); used in messages. */
+    public String source() {
+        return source;
+    }
+
+    /** A deep copy of the JSON tree (changing it does not change this config). */
+    public ObjectNode tree() {
+        return root.deepCopy();
+    }
+
+    /** An independent copy of this config. */
+    public QuantConfig copy() {
+        return new QuantConfig(root.deepCopy(), source);
+    }
+
+    /**
+     * The config as plain, insertion-ordered Java values (LinkedHashMap, ArrayList, String,
+     * Long, Double, Boolean, null), ready to hand to the shim as a dict.
+     */
+    @SuppressWarnings("unchecked")
+    public Map<String, Object> toMap() {
+        return (Map<String, Object>) JsonValues.toPlain(root);
+    }
+
+    /** The JSON text, byte-identical to Python's {@code json.dumps(cfg, indent=2, ensure_ascii=False) + "\n"}. */
+    public String toJson() {
+        return PythonJson.dumps(root, false);
+    }
+
+    /**
+     * Writes {@link #toJson()} atomically (UTF-8), replacing an existing file.
+     *
+     * @throws QuantBridgeException if the directory does not exist or writing fails
+     */
+    public Path write(Path path) throws QuantBridgeException {
+        return write(path, true);
+    }
+
+    /**
+     * Writes {@link #toJson()} atomically (UTF-8).
+     *
+     * @param overwrite false to refuse replacing an existing file
+     * @throws QuantBridgeException if the file exists and overwrite is false, or writing fails
+     */
+    public Path write(Path path, boolean overwrite) throws QuantBridgeException {
+        return AtomicFiles.writeString(path, toJson(), overwrite);
+    }
+
+    /** The {@code layer_strategy} entries in file order ({@code //} comment keys skipped). */
+    public List<LayerEntry> layers() {
+        List<LayerEntry> out = new ArrayList<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = entries().fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            if (!ConfigChecks.isComment(e.getKey())) {
+                out.add(toEntry(e.getKey(), e.getValue()));
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    /** The entry of layer {@code name}, if the config has one. */
+    public Optional<LayerEntry> layer(String name) {
+        JsonNode e = name == null || ConfigChecks.isComment(name) ? null : entries().get(name);
+        return e == null ? Optional.empty() : Optional.of(toEntry(name, e));
+    }
+
+    /**
+     * Sets the {@code quant_strategy} of one layer (other keys of the entry are kept).
+     *
+     * @throws ConfigException if the config has no such layer, or the strategy is not supported
+     *     for the layer's op type
+     */
+    public void setStrategy(String layer, String strategy) throws ConfigException {
+        Objects.requireNonNull(strategy, "strategy");
+        LayerEntry entry = layer(layer).orElseThrow(() -> new ConfigException("layer " + PythonRepr.of(layer)
+                + " is not in " + source + "'s layer_strategy (layers cannot be added); it has " + layers().size()
+                + " layers, e.g. " + PythonRepr.of(layers().stream().limit(8).map(LayerEntry::name).toList())));
+        checkSupported(entry, strategy);
+        ((ObjectNode) entries().get(layer)).put(ConfigChecks.QUANT_STRATEGY, strategy);
+    }
+
+    /**
+     * Sets {@code strategy} on every layer whose op type supports it; others are left unchanged.
+     *
+     * @return the number of layers set
+     */
+    public int quantizeAll(String strategy) {
+        Objects.requireNonNull(strategy, "strategy");
+        int n = 0;
+        for (LayerEntry e : layers()) {
+            if (e.opType() != null && Strategies.isSupported(e.opType(), strategy)) {
+                ((ObjectNode) entries().get(e.name())).put(ConfigChecks.QUANT_STRATEGY, strategy);
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /**
+     * Sets {@code strategy} on every layer {@code filter} accepts; all or nothing.
+     *
+     * @return the number of layers set
+     * @throws ConfigException if the strategy is not supported for one of the accepted layers
+     *     (then no layer is changed)
+     */
+    public int quantizeMatching(Predicate<LayerEntry> filter, String strategy) throws ConfigException {
+        Objects.requireNonNull(filter, "filter");
+        Objects.requireNonNull(strategy, "strategy");
+        List<LayerEntry> chosen = layers().stream().filter(filter).toList();
+        for (LayerEntry e : chosen) {
+            checkSupported(e, strategy);
+        }
+        for (LayerEntry e : chosen) {
+            ((ObjectNode) entries().get(e.name())).put(ConfigChecks.QUANT_STRATEGY, strategy);
+        }
+        return chosen.size();
+    }
+
+    /**
+     * The parsed {@code input_shape}, if the config has one.
+     *
+     * @throws ConfigException if it is present but malformed
+     */
+    public Optional<InputShape> inputShape() throws ConfigException {
+        JsonNode shape = root.get(ConfigChecks.INPUT_SHAPE);
+        if (shape == null) {
+            return Optional.empty();
+        }
+        if (!shape.isTextual()) {
+            throw new ConfigException("input_shape " + PythonRepr.of(shape)
+                    + " is malformed; expected 'name:d1,d2,...' with inputs separated by ';'");
+        }
+        return Optional.of(InputShape.parse(shape.textValue()));
+    }
+
+    /** Sets {@code input_shape} (in place, or inserted before {@code layer_strategy}); null removes it. */
+    public void setInputShape(InputShape shape) {
+        if (shape == null) {
+            root.remove(ConfigChecks.INPUT_SHAPE);
+        } else if (root.has(ConfigChecks.INPUT_SHAPE)) {
+            root.put(ConfigChecks.INPUT_SHAPE, shape.format());
+        } else {
+            Map<String, JsonNode> copy = new LinkedHashMap<>();
+            root.fields().forEachRemaining(e -> copy.put(e.getKey(), e.getValue()));
+            root.removeAll();
+            for (Map.Entry<String, JsonNode> e : copy.entrySet()) {
+                if (e.getKey().equals(ConfigChecks.LAYER_STRATEGY)) {
+                    root.put(ConfigChecks.INPUT_SHAPE, shape.format());
+                }
+                root.set(e.getKey(), e.getValue());
+            }
+        }
+    }
+
+    /**
+     * {@link Framework#TORCH} if an op type (of a layer or a hint key) is a PyTorch class string,
+     * {@link Framework#TENSORFLOW} otherwise.
+     */
+    public Framework framework() {
+        for (LayerEntry e : layers()) {
+            if (Framework.isTorchOpType(e.opType())) {
+                return Framework.TORCH;
+            }
+        }
+        for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
+            if (Strategies.opTypeOfHintKey(it.next()).filter(Framework::isTorchOpType).isPresent()) {
+                return Framework.TORCH;
+            }
+        }
+        return Framework.TENSORFLOW;
+    }
+
+    /**
+     * The calibration settings: the {@code quantbridge.calibration} section merged over
+     * {@link Calibration#DEFAULT}.
+     *
+     * @throws ConfigException if the section is malformed (unknown key, bad method, percentile
+     *     outside (50, 100], bins below 16)
+     */
+    public Calibration calibration() throws ConfigException {
+        return ConfigChecks.calibration(root);
+    }
+
+    /**
+     * Writes the calibration settings into {@code quantbridge.calibration} (created at the end if
+     * absent; other keys there, such as {@code //} comments, are kept).
+     */
+    public void setCalibration(Calibration calibration) {
+        Objects.requireNonNull(calibration, "calibration");
+        JsonNode extra = root.get(ConfigChecks.EXTRA_KEY);
+        ObjectNode ex = extra instanceof ObjectNode o ? o : root.putObject(ConfigChecks.EXTRA_KEY);
+        JsonNode cal = ex.get(ConfigChecks.CALIBRATION);
+        ObjectNode c = cal instanceof ObjectNode o ? o : ex.putObject(ConfigChecks.CALIBRATION);
+        c.put("method", calibration.method());
+        c.put("percentile", calibration.percentile());
+        c.put("bins", calibration.bins());
+    }
+
+    /**
+     * Same as {@code setCalibration(new Calibration(method, percentile, bins))}.
+     *
+     * @throws IllegalArgumentException if a value is out of range (see {@link Calibration})
+     */
+    public void setCalibration(String method, double percentile, int bins) {
+        setCalibration(new Calibration(method, percentile, bins));
+    }
+
+    /**
+     * Checks everything that can be checked without the model: strategies against each entry's
+     * op type, hint keys, {@code input_shape} syntax and the {@code quantbridge} section.
+     *
+     * @throws ConfigException naming the first problem found (layer or key, expected, found)
+     */
+    public void validate() throws ConfigException {
+        ConfigChecks.checkStrategies(layers());
+        ConfigChecks.checkHintsAndShape(root);
+        calibration();
+    }
+
+    /**
+     * Checks the config against the model's quantizable layers, in the shim's order: no layer
+     * the model lacks, matching op types, supported strategies; then {@link #validate()}'s other
+     * checks.
+     *
+     * @param modelLayers the model's layers (name and op type), in model order
+     * @return layer name to strategy for every model layer, in model order (layers the config
+     *     omits are {@code "float"})
+     * @throws ConfigException naming the first problem found
+     * @throws IllegalArgumentException if {@code modelLayers} names a layer twice
+     */
+    public Map<String, String> validateAgainst(List<LayerInfo> modelLayers) throws ConfigException {
+        Objects.requireNonNull(modelLayers, "modelLayers");
+        Map<String, String> result = ConfigChecks.checkAgainst(layers(), modelLayers);
+        ConfigChecks.checkHintsAndShape(root);
+        calibration();
+        return result;
+    }
+
+    private ObjectNode entries() {
+        return (ObjectNode) root.get(ConfigChecks.LAYER_STRATEGY);
+    }
+
+    private static LayerEntry toEntry(String name, JsonNode entry) {
+        JsonNode op = entry.get(ConfigChecks.OP_TYPE);
+        return new LayerEntry(name, op == null || !op.isTextual() ? null : op.textValue(),
+                entry.get(ConfigChecks.QUANT_STRATEGY).textValue());
+    }
+
+    private void checkSupported(LayerEntry entry, String strategy) throws ConfigException {
+        if (entry.opType() == null) {
+            if (!Strategies.FLOAT.equals(strategy)) {
+                throw new ConfigException("layer " + PythonRepr.of(entry.name()) + " has no 'op_type' in " + source
+                        + "; cannot tell whether quant_strategy " + PythonRepr.of(strategy) + " is supported");
+            }
+            return;
+        }
+        if (!Strategies.isSupported(entry.opType(), strategy)) {
+            throw ConfigChecks.unsupported(entry.name(), entry.opType(), strategy);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "QuantConfig[" + source + ", " + layers().size() + " layers, " + framework().id() + "]";
+    }
+}

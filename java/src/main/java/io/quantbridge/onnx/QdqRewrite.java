@@ -1,0 +1,285 @@
+package io.quantbridge.onnx;
+
+import ai.onnx.proto.OnnxMl.GraphProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import io.quantbridge.QuantBridgeException;
+import io.quantbridge.config.PythonRepr;
+import io.quantbridge.config.Strategies;
+import io.quantbridge.params.ActivationParams;
+import io.quantbridge.params.LayerParams;
+import io.quantbridge.params.QParamMath;
+import io.quantbridge.params.WeightParams;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/** One QDQ rewrite of a graph: collects the per-layer changes, then assembles the new graph. */
+final class QdqRewrite {
+    /** Q/DQ nodes to insert before the first node that reads their output. */
+    private static final class Inserted {
+        final String output;
+        final List<NodeProto> nodes;
+        int firstConsumer;
+
+        Inserted(String output, List<NodeProto> nodes, int firstConsumer) {
+            this.output = output;
+            this.nodes = nodes;
+            this.firstConsumer = firstConsumer;
+        }
+    }
+
+    private final GraphProto graph;
+    private final List<NodeProto.Builder> nodes = new ArrayList<>();
+    private final Map<String, TensorProto> initializers = new LinkedHashMap<>();
+    private final OnnxContext ctx;
+    private final Map<String, Inserted> inserted = new LinkedHashMap<>();
+    private final List<TensorProto> added = new ArrayList<>();
+    private final Set<String> replacedWeights = new HashSet<>();
+    private final Map<Integer, String> owners = new HashMap<>();
+
+    QdqRewrite(GraphProto graph) {
+        this.graph = graph;
+        graph.getNodeList().forEach(n -> nodes.add(n.toBuilder()));
+        graph.getInitializerList().forEach(t -> initializers.put(t.getName(), t));
+        this.ctx = OnnxContext.of(graph);
+    }
+
+    /** Quantizes one layer (fails if another layer already took its node); returns the index of its node. */
+    int apply(LayerParams layer) throws QuantBridgeException {
+        String name = PythonRepr.of(layer.name());
+        if (!Strategies.INT8.equals(layer.quantStrategy())) {
+            throw new QuantBridgeException("layer " + name + ": quant_strategy " + PythonRepr.of(layer.quantStrategy())
+                    + " cannot be exported to QDQ ONNX; expected 'float' or 'Quant_INT8-8'");
+        }
+        if (layer.weight() == null || layer.activation() == null) {
+            throw new QuantBridgeException("layer " + name + " is quantized (" + layer.quantStrategy() + ") but has no "
+                    + (layer.weight() == null ? "weight" : "activation") + " parameters; expected both "
+                    + "(calibrate or train the quant model before export)");
+        }
+        int idx = findNode(layer);
+        NodeProto.Builder node = nodes.get(idx);
+        String other = owners.putIfAbsent(idx, layer.name());
+        if (other != null) {
+            throw new QuantBridgeException("layers " + PythonRepr.of(other) + " and " + name + " both map to node "
+                    + PythonRepr.of(node.getName()) + "; expected one node per layer");
+        }
+        int w = weightInput(node, layer);
+        int a = activationInput(node, layer, w);
+        node.setInput(w, quantizeWeight(layer, node, w, idx));
+        node.setInput(a, quantizeActivation(layer, node.getInput(a), idx));
+        return idx;
+    }
+
+    private int findNode(LayerParams layer) throws QuantBridgeException {
+        if (layer.node() != null) {
+            for (int i = 0; i < nodes.size(); i++) {
+                if (nodes.get(i).getName().equals(layer.node())) {
+                    return i;
+                }
+            }
+        }
+        String tensor = layer.weight().tensor();
+        List<Integer> readers = new ArrayList<>();
+        for (int i = 0; i < nodes.size(); i++) {
+            NodeProto.Builder n = nodes.get(i);
+            if (!n.getOpType().endsWith("QuantizeLinear") && n.getInputList().contains(tensor)) {
+                readers.add(i);
+            }
+        }
+        if (readers.size() == 1) {
+            return readers.get(0);
+        }
+        String what = "layer " + PythonRepr.of(layer.name()) + ": the float model has no node named "
+                + PythonRepr.of(layer.node());
+        if (readers.isEmpty()) {
+            List<String> sample = nodes.stream()
+                    .filter(n -> List.of("Conv", "ConvTranspose", "Gemm", "MatMul").contains(n.getOpType()))
+                    .map(NodeProto.Builder::getName).limit(8).toList();
+            throw new QuantBridgeException(what + " and no node reads its weight " + PythonRepr.of(tensor)
+                    + "; expected the node and weight names recorded at export (Conv/ConvTranspose/Gemm/MatMul nodes "
+                    + "of the model: " + PythonRepr.of(sample) + ")");
+        }
+        throw new QuantBridgeException(what + " and " + readers.size() + " nodes read its weight " + PythonRepr.of(tensor)
+                + " (" + PythonRepr.of(readers.stream().map(i -> nodes.get(i).getName()).toList())
+                + "); expected the node name to tell them apart");
+    }
+
+    private static int weightInput(NodeProto.Builder node, LayerParams layer) throws QuantBridgeException {
+        int i = node.getInputList().indexOf(layer.weight().tensor());
+        if (i >= 0) {
+            return i;
+        }
+        if (node.getInputCount() >= 2) {
+            return 1; // the weight input of Conv, ConvTranspose, Gemm and MatMul
+        }
+        throw new QuantBridgeException("layer " + PythonRepr.of(layer.name()) + ": node " + PythonRepr.of(node.getName())
+                + " (" + node.getOpType() + ") has inputs " + PythonRepr.of(node.getInputList())
+                + "; expected a weight input such as " + PythonRepr.of(layer.weight().tensor()));
+    }
+
+    private static int activationInput(NodeProto.Builder node, LayerParams layer, int weight)
+            throws QuantBridgeException {
+        int i = node.getInputList().indexOf(layer.activation().tensor());
+        if (i >= 0 && i != weight) {
+            return i;
+        }
+        if (weight != 0) {
+            return 0; // the data input of Conv, ConvTranspose, Gemm and MatMul
+        }
+        throw new QuantBridgeException("layer " + PythonRepr.of(layer.name()) + ": node " + PythonRepr.of(node.getName())
+                + " reads its weight as input 0; expected the activation " + PythonRepr.of(layer.activation().tensor())
+                + " among its other inputs " + PythonRepr.of(node.getInputList()));
+    }
+
+    private String quantizeWeight(LayerParams layer, NodeProto.Builder node, int input, int idx)
+            throws QuantBridgeException {
+        WeightParams wp = layer.weight();
+        String where = "layer " + PythonRepr.of(layer.name());
+        String wName = node.getInput(input);
+        TensorProto init = initializers.get(wName);
+        if (init == null) {
+            throw new QuantBridgeException(where + ": weight " + PythonRepr.of(wName) + " of node "
+                    + PythonRepr.of(node.getName()) + " is not an initializer of the float model; expected a constant "
+                    + "float weight tensor" + (wName.equals(wp.tensor()) ? "" : " (the parameters name "
+                    + PythonRepr.of(wp.tensor()) + ")"));
+        }
+        if (init.getDataType() != TensorProto.DataType.FLOAT_VALUE) {
+            throw new QuantBridgeException(where + ": weight initializer " + PythonRepr.of(wName) + " has data type "
+                    + QdqBuilder.typeName(init.getDataType()) + "; expected FLOAT (is the model quantized already?)");
+        }
+        if (!"int8".equals(wp.dtype()) || wp.bits() != 8) {
+            throw new QuantBridgeException(where + ": weight dtype " + PythonRepr.of(wp.dtype()) + " with " + wp.bits()
+                    + " bits; expected 'int8' with 8 bits");
+        }
+        if (Arrays.stream(wp.zeroPoints()).anyMatch(z -> z != 0)) {
+            throw new QuantBridgeException(where + ": weight zero points " + wp.zeroPoint()
+                    + "; expected all 0 (symmetric int8 weights)");
+        }
+        long[] dims = Tensors.dims(init);
+        int axis = wp.axis() < 0 ? wp.axis() + dims.length : wp.axis();
+        if (axis < 0 || axis >= dims.length) {
+            throw new QuantBridgeException(where + ": weight.axis " + wp.axis() + " is out of range for weight "
+                    + PythonRepr.of(wName) + " of shape " + Arrays.toString(dims));
+        }
+        float[] scales = wp.scales();
+        long channels = dims[axis];
+        if (scales.length != channels && scales.length != 1) {
+            throw new QuantBridgeException(where + ": weight " + PythonRepr.of(wName) + " has shape "
+                    + Arrays.toString(dims) + ", i.e. " + channels + " channels along axis " + axis
+                    + ", but the parameters give " + scales.length + " scales; expected one scale per channel");
+        }
+        for (int c = 0; c < scales.length; c++) {
+            if (!(scales[c] > 0) || Float.isInfinite(scales[c])) {
+                throw new QuantBridgeException(where + ": weight scale[" + c + "] is " + scales[c]
+                        + "; expected a positive finite number");
+            }
+        }
+        String key = "w|" + wName + "|" + axis + "|" + Arrays.toString(scales);
+        Inserted shared = inserted.get(key);
+        if (shared != null) {
+            shared.firstConsumer = Math.min(shared.firstConsumer, idx);
+            return shared.output;
+        }
+        float[] w;
+        try {
+            w = Tensors.floats(init);
+        } catch (IllegalArgumentException e) {
+            throw new QuantBridgeException(where + ": " + e.getMessage(), e);
+        }
+        boolean perAxis = scales.length == channels;
+        byte[] q = perAxis ? QParamMath.quantizeSymmetric(w, dims, axis, scales)
+                : QParamMath.quantizeSymmetric(w, new long[] {1, w.length}, 0, scales);
+        TensorProto qT = ctx.int8Initializer(wName + "_quantized", q, dims);
+        TensorProto sT = perAxis ? ctx.floatInitializer(wName + "_scale", scales, channels)
+                : ctx.floatInitializer(wName + "_scale", scales);
+        TensorProto zT = perAxis ? ctx.int8Initializer(wName + "_zero_point", new byte[scales.length], channels)
+                : ctx.int8Initializer(wName + "_zero_point", new byte[1]);
+        added.addAll(List.of(qT, sT, zT));
+        String out = ctx.uniqueName(wName + "_dequantized");
+        NodeProto dq = perAxis
+                ? ctx.node("DequantizeLinear", wName + "_DequantizeLinear", List.of(qT.getName(), sT.getName(),
+                        zT.getName()), List.of(out), OnnxContext.intAttribute("axis", axis))
+                : ctx.node("DequantizeLinear", wName + "_DequantizeLinear", List.of(qT.getName(), sT.getName(),
+                        zT.getName()), List.of(out));
+        inserted.put(key, new Inserted(out, List.of(dq), idx));
+        replacedWeights.add(wName);
+        return out;
+    }
+
+    private String quantizeActivation(LayerParams layer, String x, int idx) throws QuantBridgeException {
+        ActivationParams ap = layer.activation();
+        String where = "layer " + PythonRepr.of(layer.name());
+        float scale = (float) ap.scale();
+        if (!(scale > 0) || Float.isInfinite(scale)) {
+            throw new QuantBridgeException(where + ": activation scale is " + ap.scale()
+                    + "; expected a positive finite number (was the model calibrated?)");
+        }
+        boolean unsigned = "uint8".equals(ap.dtype());
+        if ((!unsigned && !"int8".equals(ap.dtype())) || ap.bits() != 8) {
+            throw new QuantBridgeException(where + ": activation dtype " + PythonRepr.of(ap.dtype()) + " with "
+                    + ap.bits() + " bits; expected 'uint8' (or 'int8') with 8 bits");
+        }
+        int lo = unsigned ? 0 : -128;
+        int hi = unsigned ? 255 : 127;
+        if (ap.zeroPoint() < lo || ap.zeroPoint() > hi) {
+            throw new QuantBridgeException(where + ": activation zero_point " + ap.zeroPoint() + " is outside "
+                    + lo + ".." + hi + " for dtype " + ap.dtype());
+        }
+        String key = "a|" + x + "|" + Float.floatToIntBits(scale) + "|" + ap.zeroPoint() + "|" + ap.dtype();
+        Inserted shared = inserted.get(key);
+        if (shared != null) {
+            shared.firstConsumer = Math.min(shared.firstConsumer, idx);
+            return shared.output;
+        }
+        TensorProto sT = ctx.floatInitializer(x + "_scale", new float[] {scale});
+        TensorProto zT = unsigned ? ctx.uint8Initializer(x + "_zero_point", new int[] {ap.zeroPoint()})
+                : ctx.int8Initializer(x + "_zero_point", new byte[] {(byte) ap.zeroPoint()});
+        added.addAll(List.of(sT, zT));
+        String qOut = ctx.uniqueName(x + "_quantized");
+        String dqOut = ctx.uniqueName(x + "_dequantized");
+        NodeProto q = ctx.node("QuantizeLinear", x + "_QuantizeLinear", List.of(x, sT.getName(), zT.getName()),
+                List.of(qOut));
+        NodeProto dq = ctx.node("DequantizeLinear", x + "_DequantizeLinear", List.of(qOut, sT.getName(), zT.getName()),
+                List.of(dqOut));
+        inserted.put(key, new Inserted(dqOut, List.of(q, dq), idx));
+        return dqOut;
+    }
+
+    /** The rewritten graph: nodes in order with Q/DQ inserted, unused float weights dropped. */
+    GraphProto result() {
+        Map<Integer, List<NodeProto>> before = new TreeMap<>();
+        for (Inserted ins : inserted.values()) {
+            before.computeIfAbsent(ins.firstConsumer, k -> new ArrayList<>()).addAll(ins.nodes);
+        }
+        GraphProto.Builder g = graph.toBuilder().clearNode();
+        for (int i = 0; i < nodes.size(); i++) {
+            g.addAllNode(before.getOrDefault(i, List.of()));
+            g.addNode(nodes.get(i));
+        }
+        Set<String> used = QdqBuilder.usedNames(g.build());
+        Set<String> drop = new HashSet<>(replacedWeights);
+        drop.removeAll(used);
+        g.clearInitializer();
+        for (TensorProto t : initializers.values()) {
+            if (!drop.contains(t.getName())) {
+                g.addInitializer(t);
+            }
+        }
+        g.addAllInitializer(added);
+        List<ai.onnx.proto.OnnxMl.ValueInfoProto> inputs = new ArrayList<>(g.getInputList());
+        inputs.removeIf(v -> drop.contains(v.getName()));
+        g.clearInput().addAllInput(inputs);
+        List<ai.onnx.proto.OnnxMl.ValueInfoProto> infos = new ArrayList<>(g.getValueInfoList());
+        infos.removeIf(v -> drop.contains(v.getName()));
+        g.clearValueInfo().addAllValueInfo(infos);
+        return g.build();
+    }
+}

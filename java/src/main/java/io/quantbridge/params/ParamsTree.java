@@ -1,0 +1,262 @@
+package io.quantbridge.params;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.quantbridge.QuantBridgeException;
+import io.quantbridge.config.Framework;
+import io.quantbridge.config.PythonRepr;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** Parameter records to and from JSON trees, in the shim's key order, with messages naming the key path. */
+final class ParamsTree {
+    private static final JsonNodeFactory F = JsonNodeFactory.instance;
+
+    private ParamsTree() {
+    }
+
+    // ---- reading ---------------------------------------------------------------------------
+
+    static QuantParams params(JsonNode root, String source) throws QuantBridgeException {
+        if (root == null || !root.isObject()) {
+            throw new QuantBridgeException(source + " is not a QuantBridge parameter file: expected a JSON object, got "
+                    + PythonRepr.typeName(root));
+        }
+        JsonNode format = root.get("format");
+        if (format == null || !format.isTextual() || !QuantParams.FORMAT.equals(format.textValue())) {
+            throw new QuantBridgeException(source + " is not a QuantBridge parameter file (format "
+                    + PythonRepr.of(format) + "); expected format " + PythonRepr.of(QuantParams.FORMAT));
+        }
+        JsonNode version = root.get("version");
+        if (version == null || !version.isIntegralNumber() || version.longValue() != QuantParams.VERSION) {
+            throw new QuantBridgeException(source + ": parameter file version " + PythonRepr.of(version)
+                    + " is not supported; expected version " + QuantParams.VERSION);
+        }
+        String fw = text(root, "framework", "", source, false);
+        Framework framework;
+        try {
+            framework = Framework.fromId(fw);
+        } catch (IllegalArgumentException e) {
+            throw new QuantBridgeException(source + ": framework is " + PythonRepr.of(fw)
+                    + "; expected 'torch' or 'tensorflow'", e);
+        }
+        JsonNode m = object(root, "model", "", source);
+        ModelInfo model = new ModelInfo(text(m, "file", "model", source, false), text(m, "sha256", "model", source, false),
+                text(m, "input_shape", "model", source, true), strings(m, "outputs", "model", source));
+        JsonNode layers = root.get("layers");
+        return new QuantParams(framework, model, layers(layers, "layers", source));
+    }
+
+    static List<LayerParams> layers(JsonNode layers, String path, String source) throws QuantBridgeException {
+        if (layers == null || !layers.isArray()) {
+            throw fail(source, path, "a list of layer objects", layers);
+        }
+        List<LayerParams> out = new ArrayList<>();
+        for (int i = 0; i < layers.size(); i++) {
+            String at = path + "[" + i + "]";
+            JsonNode l = layers.get(i);
+            if (!l.isObject()) {
+                throw fail(source, at, "a layer object", l);
+            }
+            String name = text(l, "name", at, source, false);
+            at = path + "[" + i + "] (" + PythonRepr.of(name) + ")";
+            out.add(new LayerParams(name, text(l, "op_type", at, source, false),
+                    text(l, "quant_strategy", at, source, false), text(l, "node", at, source, true),
+                    weight(l.get("weight"), at + ".weight", source),
+                    activation(l.get("activation"), at + ".activation", source)));
+        }
+        return out;
+    }
+
+    private static WeightParams weight(JsonNode w, String at, String source) throws QuantBridgeException {
+        if (w == null || w.isNull()) {
+            return null;
+        }
+        if (!w.isObject()) {
+            throw fail(source, at, "an object", w);
+        }
+        List<Double> scale = new ArrayList<>();
+        JsonNode s = w.get("scale");
+        if (s == null || !s.isArray() || s.isEmpty()) {
+            throw fail(source, at + ".scale", "a non-empty list of numbers", s);
+        }
+        for (int i = 0; i < s.size(); i++) {
+            if (!s.get(i).isNumber()) {
+                throw fail(source, at + ".scale[" + i + "]", "a number", s.get(i));
+            }
+            scale.add(s.get(i).doubleValue());
+        }
+        List<Integer> zp = new ArrayList<>();
+        JsonNode z = w.get("zero_point");
+        if (z == null || z.isNull()) {
+            scale.forEach(x -> zp.add(0));
+        } else {
+            if (!z.isArray() || z.size() != scale.size()) {
+                throw fail(source, at + ".zero_point", "a list of " + scale.size() + " integers (one per scale)", z);
+            }
+            for (int i = 0; i < z.size(); i++) {
+                zp.add(integer(z.get(i), at + ".zero_point[" + i + "]", source));
+            }
+        }
+        return new WeightParams(text(w, "tensor", at, source, false), optText(w, "dtype", "int8", at, source),
+                optInt(w, "bits", 8, at, source), optBool(w, "symmetric", true, at, source),
+                integer(w.get("axis"), at + ".axis", source), scale, zp);
+    }
+
+    private static ActivationParams activation(JsonNode a, String at, String source) throws QuantBridgeException {
+        if (a == null || a.isNull()) {
+            return null;
+        }
+        if (!a.isObject()) {
+            throw fail(source, at, "an object", a);
+        }
+        return new ActivationParams(text(a, "tensor", at, source, false), optText(a, "dtype", "uint8", at, source),
+                optInt(a, "bits", 8, at, source), optBool(a, "symmetric", false, at, source),
+                number(a.get("scale"), at + ".scale", source), integer(a.get("zero_point"), at + ".zero_point", source),
+                number(a.get("min"), at + ".min", source), number(a.get("max"), at + ".max", source));
+    }
+
+    private static JsonNode object(JsonNode parent, String key, String at, String source) throws QuantBridgeException {
+        JsonNode v = parent.get(key);
+        if (v == null || !v.isObject()) {
+            throw fail(source, join(at, key), "an object", v);
+        }
+        return v;
+    }
+
+    private static String text(JsonNode parent, String key, String at, String source, boolean nullable)
+            throws QuantBridgeException {
+        JsonNode v = parent.get(key);
+        if (nullable && (v == null || v.isNull())) {
+            return null;
+        }
+        if (v == null || !v.isTextual()) {
+            throw fail(source, join(at, key), nullable ? "a string or null" : "a string", v);
+        }
+        return v.textValue();
+    }
+
+    private static String optText(JsonNode parent, String key, String dflt, String at, String source)
+            throws QuantBridgeException {
+        JsonNode v = parent.get(key);
+        return v == null || v.isNull() ? dflt : text(parent, key, at, source, false);
+    }
+
+    private static int optInt(JsonNode parent, String key, int dflt, String at, String source)
+            throws QuantBridgeException {
+        JsonNode v = parent.get(key);
+        return v == null || v.isNull() ? dflt : integer(v, join(at, key), source);
+    }
+
+    private static boolean optBool(JsonNode parent, String key, boolean dflt, String at, String source)
+            throws QuantBridgeException {
+        JsonNode v = parent.get(key);
+        if (v == null || v.isNull()) {
+            return dflt;
+        }
+        if (!v.isBoolean()) {
+            throw fail(source, join(at, key), "true or false", v);
+        }
+        return v.booleanValue();
+    }
+
+    private static List<String> strings(JsonNode parent, String key, String at, String source)
+            throws QuantBridgeException {
+        JsonNode v = parent.get(key);
+        List<String> out = new ArrayList<>();
+        if (v == null || v.isNull()) {
+            return out;
+        }
+        if (!v.isArray()) {
+            throw fail(source, join(at, key), "a list of strings", v);
+        }
+        for (int i = 0; i < v.size(); i++) {
+            if (!v.get(i).isTextual()) {
+                throw fail(source, join(at, key) + "[" + i + "]", "a string", v.get(i));
+            }
+            out.add(v.get(i).textValue());
+        }
+        return out;
+    }
+
+    private static int integer(JsonNode v, String at, String source) throws QuantBridgeException {
+        // Python writes ints; numpy ints may arrive as whole floats through the bridge.
+        if (v != null && v.isNumber() && (v.isIntegralNumber() || v.doubleValue() == Math.rint(v.doubleValue()))
+                && v.canConvertToInt() && Math.abs(v.doubleValue()) <= Integer.MAX_VALUE) {
+            return v.intValue();
+        }
+        throw fail(source, at, "an integer", v);
+    }
+
+    private static double number(JsonNode v, String at, String source) throws QuantBridgeException {
+        if (v == null || !v.isNumber()) {
+            throw fail(source, at, "a number", v);
+        }
+        return v.doubleValue();
+    }
+
+    private static String join(String at, String key) {
+        return at.isEmpty() ? key : at + "." + key;
+    }
+
+    private static QuantBridgeException fail(String source, String at, String expected, JsonNode got) {
+        return new QuantBridgeException(source + ": " + at + " is " + (got == null ? "missing" : PythonRepr.of(got)
+                + " (" + PythonRepr.typeName(got) + ")") + "; expected " + expected);
+    }
+
+    // ---- writing ---------------------------------------------------------------------------
+
+    static ObjectNode toTree(QuantParams p) {
+        if (p.model() == null) {
+            throw new IllegalArgumentException("the parameters have no model info; expected withModel(file, sha256, "
+                    + "inputShape, outputs) before writing the parameter file");
+        }
+        ObjectNode root = F.objectNode();
+        root.put("format", QuantParams.FORMAT);
+        root.put("version", QuantParams.VERSION);
+        root.put("framework", p.framework().id());
+        ObjectNode m = root.putObject("model");
+        m.put("file", p.model().file());
+        m.put("sha256", p.model().sha256());
+        m.put("input_shape", p.model().inputShape());
+        ArrayNode outs = m.putArray("outputs");
+        p.model().outputs().forEach(outs::add);
+        ArrayNode layers = root.putArray("layers");
+        for (LayerParams l : p.layers()) {
+            ObjectNode o = layers.addObject();
+            o.put("name", l.name());
+            o.put("op_type", l.opType());
+            o.put("quant_strategy", l.quantStrategy());
+            o.put("node", l.node());
+            if (l.weight() != null) {
+                WeightParams w = l.weight();
+                ObjectNode wo = o.putObject("weight");
+                wo.put("tensor", w.tensor());
+                wo.put("dtype", w.dtype());
+                wo.put("bits", w.bits());
+                wo.put("symmetric", w.symmetric());
+                wo.put("axis", w.axis());
+                ArrayNode s = wo.putArray("scale");
+                w.scale().forEach(s::add);
+                ArrayNode z = wo.putArray("zero_point");
+                w.zeroPoint().forEach(z::add);
+            }
+            if (l.activation() != null) {
+                ActivationParams a = l.activation();
+                ObjectNode ao = o.putObject("activation");
+                ao.put("tensor", a.tensor());
+                ao.put("dtype", a.dtype());
+                ao.put("bits", a.bits());
+                ao.put("symmetric", a.symmetric());
+                ao.put("scale", a.scale());
+                ao.put("zero_point", a.zeroPoint());
+                ao.put("min", a.min());
+                ao.put("max", a.max());
+            }
+        }
+        return root;
+    }
+}

@@ -1,0 +1,1 @@
+"""Example user code driven by the QuantBridge demos (plain PyTorch / TensorFlow, no QuantBridge magic)."""

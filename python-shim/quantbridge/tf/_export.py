@@ -1,0 +1,362 @@
+"""``generate_final_model``: frozen, BN-folded, fake-quantized .pb plus the parameter file.
+
+Works on the ORIGINAL float graph (rebuilt by the user) and the quantized checkpoint:
+
+1. validate everything (config, output names, output_dir, file names, checkpoint contents);
+2. extract the sub-graph of ``output_name_list``, replace variables by Consts read from the
+   checkpoint and bool placeholders (training flags) by constants (``PlaceholderWithDefault``
+   keeps its default, ``Placeholder`` becomes False), then drop the dead ``tf.cond`` branches;
+3. fold inference BatchNorm (``Conv2D|DepthwiseConv2dNative -> [BiasAdd] -> FusedBatchNorm*``)
+   into the layer: per-channel symmetric weight quantization commutes with per-channel
+   scaling, so the weight is quantized first and the fold multiplies each channel's scale by
+   ``|gamma / sqrt(var + eps)|`` (the integer flips sign where gamma < 0): the folded weight
+   stays exactly on its int8 grid;
+4. give every quantized layer a Const weight ``<layer>/quantbridge/weight`` on its grid and an
+   activation fake quant ``<layer>/quantbridge/act_quant`` (RealDiv, Round (half to even),
+   AddV2, ClipByValue, Sub, Mul with constant scale and zero point: ONNX QuantizeLinear /
+   DequantizeLinear semantics, the same ops as in the training graph);
+5. write ``<name>.pb`` and ``<name>_quant_param.json`` atomically.
+"""
+
+import difflib
+import os
+
+import numpy as np
+import tensorflow as tf
+from tensorflow.core.framework import graph_pb2
+from tensorflow.core.protobuf import rewriter_config_pb2
+
+from quantbridge.common import config, paramfile, paths, qparams
+from quantbridge.errors import CheckpointError, ModelError
+from quantbridge.tf import _graphdef as gdu
+from quantbridge.tf._graph import SCOPE, SUPPORTED, VARIABLE_OPS, graph_of, layer_ops, weight_layout
+from quantbridge.tf._rewrite import is_rewritten
+
+__all__ = ["generate_final_model", "run_frozen", "range_variable_names"]
+
+_BN_OPS = ("FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3")
+_FORBIDDEN = ("VariableV2", "Variable", "VarHandleOp", "ReadVariableOp", "Assign", "AssignAdd", "AssignSub",
+              "AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp", "PyFunc", "EagerPyFunc")
+
+
+def range_variable_names(layer):
+    prefix = f"{layer}/{SCOPE}"
+    return [f"{prefix}/act_min", f"{prefix}/act_max", f"{prefix}/initialized"]
+
+
+def _check_outputs(graph, output_name_list):
+    if isinstance(output_name_list, str):
+        output_name_list = [output_name_list]
+    if not isinstance(output_name_list, (list, tuple)) or not output_name_list:
+        msg = f"output_name_list must be a non-empty list of node names, got {output_name_list!r}"
+        raise ModelError(msg)
+    names = []
+    for item in output_name_list:
+        if not isinstance(item, str) or not item:
+            msg = f"output_name_list entries must be node names (strings), got {item!r}"
+            raise ModelError(msg)
+        names.append(gdu.node_name(item.lstrip("^")))
+    known = {op.name for op in graph.get_operations()}
+    missing = [name for name in names if name not in known]
+    if missing:
+        candidates = difflib.get_close_matches(missing[0], sorted(known), n=5, cutoff=0.5)
+        if not candidates:
+            ends = [op.name for op in graph.get_operations()
+                    if op.outputs and not any(t.consumers() for t in op.outputs) and op.type != "NoOp"]
+            candidates = ends[-5:]
+        msg = (f"output_name_list names no node of this graph: {missing}; candidates: {candidates} "
+               f"(pass node names such as 'logits', not tensor names)")
+        raise ModelError(msg)
+    return list(dict.fromkeys(names))
+
+
+def _open_checkpoint(ckpt_file):
+    if not isinstance(ckpt_file, (str, os.PathLike)) or not str(ckpt_file):
+        msg = f"ckpt_file must be a checkpoint path prefix (what Saver.save returned), got {ckpt_file!r}"
+        raise CheckpointError(msg)
+    try:
+        return tf.train.load_checkpoint(str(ckpt_file))
+    except Exception as exc:  # noqa: BLE001 - TF raises OpError, ValueError or RuntimeError here
+        text = str(getattr(exc, "message", exc)).strip().splitlines()
+        msg = (f"cannot read checkpoint {str(ckpt_file)!r}: {text[0] if text else type(exc).__name__}; expected "
+               f"the prefix Saver.save returned (e.g. 'dir/quant.ckpt') or a directory with a 'checkpoint' file")
+        raise CheckpointError(msg) from None
+
+
+def _check_checkpoint(reader, sub, quantized, ckpt_file):
+    shapes = reader.get_variable_to_shape_map()
+    variables = [node for node in sub.node if node.op in VARIABLE_OPS + ("VarHandleOp",)]
+    missing = [node.name for node in variables if node.name not in shapes]
+    missing_ranges = [name for layer in quantized for name in range_variable_names(layer) if name not in shapes]
+    if missing or missing_ranges:
+        parts = []
+        if missing:
+            parts.append(f"model variables {missing[:10]}{' ...' if len(missing) > 10 else ''}")
+        if missing_ranges:
+            parts.append(f"range variables {missing_ranges[:10]}{' ...' if len(missing_ranges) > 10 else ''} "
+                         f"(save the checkpoint from the session optimize_model rewrote, after calibration or "
+                         f"quantization-aware training)")
+        msg = f"checkpoint {str(ckpt_file)!r} lacks " + " and ".join(parts)
+        raise CheckpointError(msg)
+    wrong = []
+    for node in variables:
+        want = [d.size for d in node.attr["shape"].shape.dim]
+        if not node.attr["shape"].shape.unknown_rank and list(shapes[node.name]) != want:
+            wrong.append(f"{node.name}: graph {want}, checkpoint {list(shapes[node.name])}")
+    if wrong:
+        msg = f"checkpoint {str(ckpt_file)!r} does not fit the graph: " + "; ".join(wrong[:10])
+        raise CheckpointError(msg)
+    never = [layer for layer in quantized if not bool(reader.get_tensor(range_variable_names(layer)[2]))]
+    if never:
+        msg = (f"checkpoint {str(ckpt_file)!r}: the activation range of {never} was never set: save after "
+               f"calibration (set_calibrate_state(sess, False)) or after training steps with quant_flag > 0")
+        raise CheckpointError(msg)
+    return {node.name: reader.get_tensor(node.name) for node in variables}
+
+
+def _fold_batch_norm(gd, by_name, users, layer):
+    """Fold an inference BatchNorm after ``layer``; returns the per-channel factor or None."""
+    def single_user(name):
+        found = users.get(name, [])
+        return found[0][0] if len(found) == 1 and found[0][2] == 0 else None
+
+    nxt = single_user(layer)
+    bias = None
+    if nxt is not None and nxt.op == "BiasAdd" and gdu.node_name(nxt.input[0]) == layer:
+        bias = gdu.const_value(by_name, nxt.input[1])
+        if bias is None:
+            return None
+        nxt = single_user(nxt.name)
+    if nxt is None or nxt.op not in _BN_OPS or nxt.attr["is_training"].b:
+        return None
+    if any(port != 0 for _, _, port in users.get(nxt.name, [])):
+        return None
+    gamma, beta, mean, var = (gdu.const_value(by_name, text) for text in nxt.input[1:5])
+    if any(v is None for v in (gamma, beta, mean, var)):
+        return None
+    eps = np.float64(nxt.attr["epsilon"].f)
+    factor = (gamma.astype(np.float64) / np.sqrt(var.astype(np.float64) + eps)).astype(np.float32)
+    shift = (((0.0 if bias is None else bias.astype(np.float64)) - mean) * factor + beta).astype(np.float32)
+    controls = [text for text in nxt.input if text.startswith("^")]
+    data_format = nxt.attr["data_format"].s or b"NHWC"
+    new_bias = gdu.const_node(f"{nxt.name}/folded_bias", shift)
+    replacement = gdu.op_node(nxt.name, "BiasAdd", [layer, new_bias.name] + controls, data_format=data_format)
+    nxt.CopyFrom(replacement)
+    gd.node.extend([new_bias])
+    return factor
+
+
+def _quantize_weight(weight, op_type, reduce_axes, channel_axis, factor):
+    """(weight on its int8 grid, per-channel scales): fold ``factor`` after quantizing."""
+    w = weight.astype(np.float32)
+    if op_type == "DepthwiseConv2dNative":
+        h, k, cin, mult = w.shape
+        w = w.reshape(h, k, cin * mult)
+        channel_axis = 2
+    else:
+        w = np.moveaxis(w, channel_axis, -1)
+    absmax = np.max(np.abs(w), axis=tuple(range(w.ndim - 1)))
+    scale = qparams.weight_qparams(absmax)
+    q = np.clip(np.rint(w / scale), qparams.W_QMIN, qparams.W_QMAX)
+    if factor is not None:
+        factor = factor.reshape(-1).astype(np.float32)
+        q = q * np.sign(factor)
+        scale = np.maximum(np.abs(scale.astype(np.float64) * factor), qparams._EPS).astype(np.float32)  # noqa: SLF001
+    wq = (q * scale).astype(np.float32)
+    if op_type == "DepthwiseConv2dNative":
+        wq = wq.reshape(weight.shape)
+    else:
+        wq = np.moveaxis(wq, -1, channel_axis)
+    return wq, scale
+
+
+def _fold_float_weight(weight, op_type, channel_axis, factor):
+    w = weight.astype(np.float32)
+    if op_type == "DepthwiseConv2dNative":
+        return (w * factor.reshape(w.shape[2], w.shape[3])).astype(np.float32)
+    shape = [1] * w.ndim
+    shape[channel_axis] = -1
+    return (w * factor.reshape(shape)).astype(np.float32)
+
+
+def _activation_nodes(prefix, x, scale, zero_point):
+    scale_node = gdu.const_node(f"{prefix}/scale", np.float32(scale))
+    zp_node = gdu.const_node(f"{prefix}/zero_point", np.float32(zero_point))
+    qmin = gdu.const_node(f"{prefix}/qmin", np.float32(qparams.ACT_QMIN))
+    qmax = gdu.const_node(f"{prefix}/qmax", np.float32(qparams.ACT_QMAX))
+    return [scale_node, zp_node, qmin, qmax,
+            gdu.op_node(f"{prefix}/div", "RealDiv", [x, scale_node.name]),
+            gdu.op_node(f"{prefix}/round", "Round", [f"{prefix}/div"]),
+            gdu.op_node(f"{prefix}/add", "AddV2", [f"{prefix}/round", zp_node.name]),
+            gdu.op_node(f"{prefix}/clip", "ClipByValue", [f"{prefix}/add", qmin.name, qmax.name]),
+            gdu.op_node(f"{prefix}/sub", "Sub", [f"{prefix}/clip", zp_node.name]),
+            gdu.op_node(prefix, "Mul", [f"{prefix}/sub", scale_node.name])]
+
+
+def _transform(gd, layers, strategies, ranges, fold_bn):
+    """BN folding, weight grids and activation fake quant; returns (GraphDef, param entries)."""
+    by_name = {node.name: node for node in gd.node}
+    users = gdu.consumers(gd)
+    entries = []
+    for name, op in layers.items():
+        strategy = strategies[name]
+        entry = {"name": name, "op_type": op.type, "quant_strategy": strategy,
+                 "node": name if name in by_name else None}
+        entries.append(entry)
+        node = by_name.get(name)
+        if node is None:
+            continue
+        reduce_axes, channel_axis = weight_layout(op.type, transpose_b=bool(node.attr["transpose_b"].b)
+                                                  if op.type == "MatMul" else None)
+        weight = gdu.const_value(by_name, node.input[1])
+        if weight is None:
+            if strategy == config.INT8:
+                msg = f"layer {name}: its weight is not a constant after freezing ({node.input[1]})"
+                raise ModelError(msg)
+            continue
+        factor = None
+        if fold_bn and op.type in ("Conv2D", "DepthwiseConv2dNative"):
+            factor = _fold_batch_norm(gd, by_name, users, name)
+        if strategy != config.INT8:
+            if factor is not None:
+                folded = gdu.const_node(f"{name}/{SCOPE}/weight", _fold_float_weight(weight, op.type, channel_axis,
+                                                                                      factor))
+                gd.node.extend([folded])
+                node.input[1] = folded.name
+            continue
+        wq, scales = _quantize_weight(weight, op.type, reduce_axes, channel_axis, factor)
+        weight_node = gdu.const_node(f"{name}/{SCOPE}/weight", wq)
+        x = node.input[0]
+        lo, hi = ranges[name]
+        scale, zero_point = qparams.activation_qparams(lo, hi)
+        prefix = f"{name}/{SCOPE}/act_quant"
+        gd.node.extend([weight_node] + _activation_nodes(prefix, x, scale, zero_point))
+        node.input[0] = prefix
+        node.input[1] = weight_node.name
+        x_name, port = gdu.parse_input(x)
+        entry["weight"] = paramfile.weight_entry(weight_node.name, channel_axis, scales)
+        entry["activation"] = paramfile.activation_entry(f"{x_name}:{port}", scale, zero_point,
+                                                         min(float(lo), 0.0), max(float(hi), 0.0))
+    return gd, entries
+
+
+def _input_shape(gd):
+    parts = []
+    for node in gd.node:
+        if node.op != "Placeholder":
+            continue
+        shape = node.attr["shape"].shape
+        if shape.unknown_rank:
+            return None
+        dims = [d.size for d in shape.dim]
+        dims = [1 if (i == 0 and d < 0) else d for i, d in enumerate(dims)]
+        if any(d <= 0 for d in dims):
+            return None
+        parts.append((node.name, dims))
+    return config.format_input_shape(parts) if parts else None
+
+
+def _check_frozen(gd, outputs):
+    names = {node.name for node in gd.node}
+    bad = sorted({f"{node.name} ({node.op})" for node in gd.node if node.op in _FORBIDDEN})
+    dangling = sorted({f"{node.name} <- {text}" for node in gd.node for text in node.input
+                       if gdu.node_name(text) not in names})
+    if bad or dangling:
+        msg = ("the frozen graph still needs variables or training ops on the path to the outputs "
+               f"{outputs}: {(bad + dangling)[:8]} (update ops wired into the outputs cannot be frozen)")
+        raise ModelError(msg)
+    try:
+        with tf.Graph().as_default():
+            tf.compat.v1.import_graph_def(gd, name="")
+    except Exception as exc:  # noqa: BLE001 - report any import failure as a model problem
+        msg = f"the exported graph does not import back into TensorFlow: {exc}"
+        raise ModelError(msg) from exc
+
+
+def generate_final_model(sess, config_file, output_name_list, ckpt_file, output_dir="./", *, name="model",
+                         overwrite=False, fold_bn=True):
+    """Export the quantized model as ``<name>.pb`` and ``<name>_quant_param.json``.
+
+    ``sess`` holds the ORIGINAL float graph (rebuilt, not rewritten and not restored);
+    ``ckpt_file`` is a checkpoint saved from the rewritten session (weights plus ranges).
+    Everything is checked before anything is written; existing files are kept unless
+    ``overwrite=True``. Returns ``{"pb": path, "params": path, "param_dict": dict}``.
+    """
+    graph = graph_of(sess)
+    if is_rewritten(graph):
+        msg = ("generate_final_model needs a session holding the ORIGINAL float graph: rebuild it in a new "
+               "graph instead of passing the session optimize_model rewrote")
+        raise ModelError(msg)
+    cfg = config.load(config_file)
+    layers = layer_ops(graph)
+    strategies = config.validate(cfg, {n: op.type for n, op in layers.items()}, SUPPORTED)
+    outputs = _check_outputs(graph, output_name_list)
+    paths.check_dir(output_dir)
+    given = str(output_dir) if output_dir not in (None, "") else "."
+    if not isinstance(name, str) or not name:
+        msg = f"name must be a non-empty file name stem, got {name!r}"
+        raise ModelError(msg)
+    pb_path = paths.check_file_path(os.path.join(given, f"{name}.pb"), "name")
+    params_path = paths.check_file_path(os.path.join(given, f"{name}_quant_param.json"), "name")
+    if not overwrite:
+        paths.no_overwrite([pb_path, params_path], "generate_final_model")
+    reader = _open_checkpoint(ckpt_file)
+
+    sub = tf.compat.v1.graph_util.extract_sub_graph(graph.as_graph_def(), outputs)
+    present = {node.name for node in sub.node}
+    quantized = [n for n, s in strategies.items() if s == config.INT8]
+    off_path = [n for n in quantized if n not in present]
+    if off_path:
+        msg = f"quantized layer(s) {off_path} do not feed output_name_list {outputs}; set them to 'float'"
+        raise ModelError(msg)
+    values = _check_checkpoint(reader, sub, quantized, ckpt_file)
+    ranges = {layer: (float(reader.get_tensor(range_variable_names(layer)[0])),
+                      float(reader.get_tensor(range_variable_names(layer)[1]))) for layer in quantized}
+
+    frozen, _flags = gdu.freeze(sub, values)
+    frozen, _dead = gdu.resolve_switches(frozen, keep=outputs)
+    frozen = tf.compat.v1.graph_util.extract_sub_graph(frozen, outputs)
+    frozen, entries = _transform(frozen, layers, strategies, ranges, fold_bn)
+    frozen = tf.compat.v1.graph_util.extract_sub_graph(frozen, outputs)
+    _check_frozen(frozen, outputs)
+
+    paths.atomic_write_bytes(pb_path, frozen.SerializeToString(deterministic=True))
+    try:
+        params = paramfile.build("tensorflow", pb_path, entries, input_shape=_input_shape(frozen), outputs=outputs)
+        paramfile.write(params_path, params)
+    except BaseException:
+        os.unlink(pb_path)
+        raise
+    return {"pb": pb_path, "params": params_path, "param_dict": params}
+
+
+def _tensor_name(name):
+    return name if ":" in name else f"{name}:0"
+
+
+def run_frozen(pb_path, feed, outputs):
+    """Import a frozen .pb into a fresh graph and run it: ``feed`` maps input names to arrays,
+    ``outputs`` lists node or tensor names; returns the numpy results in that order.
+
+    Grappler's constant folding, arithmetic and remapping rewrites are switched off so that
+    the graph runs as written (``x / scale`` is not turned into ``x * (1 / scale)``, an
+    inference BatchNorm is not decomposed): results are then bit-exact with the quantized
+    training session where the graphs compute the same thing (``fold_bn=False``).
+    """
+    gd = graph_pb2.GraphDef()
+    with open(str(pb_path), "rb") as fh:
+        gd.ParseFromString(fh.read())
+    if isinstance(outputs, str):
+        outputs = [outputs]
+    session_config = tf.compat.v1.ConfigProto()
+    rewrite = session_config.graph_options.rewrite_options
+    rewrite.constant_folding = rewriter_config_pb2.RewriterConfig.OFF
+    rewrite.arithmetic_optimization = rewriter_config_pb2.RewriterConfig.OFF
+    rewrite.remapping = rewriter_config_pb2.RewriterConfig.OFF
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.compat.v1.import_graph_def(gd, name="")
+    fetches = [graph.get_tensor_by_name(_tensor_name(n)) for n in outputs]
+    feed_dict = {graph.get_tensor_by_name(_tensor_name(k)): np.asarray(v) for k, v in dict(feed).items()}
+    with tf.compat.v1.Session(graph=graph, config=session_config) as sess:
+        return [np.asarray(v) for v in sess.run(fetches, feed_dict=feed_dict)]

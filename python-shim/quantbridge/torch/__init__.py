@@ -1,0 +1,254 @@
+"""Plugin-style quantization for PyTorch models: the seed's five functions plus helpers for Java.
+
+Seed workflow (only the import differs from the vendor's snippet)::
+
+    from quantbridge.torch import (generate_config_file, optimize_model, get_quant_loss,
+                                   set_calibrate_state, generate_final_model)
+    generate_config_file(model, "x:1,3,224,224", "./config_gen.json")   # user edits it
+    quant_model = optimize_model(model, "./config_gen.json")
+    optimizer = torch.optim.SGD(quant_model.parameters(), lr=0.01)       # over quant_model
+    ...  loss = task_loss + 0.05 * get_quant_loss(quant_model)  (optional)
+    torch.save(quant_model.state_dict(), "quant.pth")
+    # or no training: set_calibrate_state(quant_model, True); forward passes; set_calibrate_state(quant_model, False)
+    generate_final_model(build_model(), "./config_gen.json", "quant.pth", "./out")
+
+Config naming: a layer's name is its module path with ``.`` replaced by ``/``, plus
+``/`` and the op kind: ``nn.Conv2d`` -> ``Conv2D`` (``features.0`` -> ``features/0/Conv2D``),
+``nn.Conv1d`` -> ``Conv1D``, ``nn.ConvTranspose2d`` -> ``Conv2DTranspose``, ``nn.Linear`` ->
+``MatMul``. Its ``op_type`` is ``str(type(module))``, e.g.
+``"<class 'torch.nn.modules.conv.Conv2d'>"``. Every such layer supports
+``["Quant_INT8-8"]`` (uint8 asymmetric per-tensor input, int8 symmetric per-output-channel
+weight, narrow range [-127, 127]); ConvTranspose2d only with ``groups=1``. Only modules of
+exactly these classes are listed (subclasses may use their weight differently).
+The optional ``"quantbridge": {"calibration": {"method": "minmax" | "percentile" | "mse",
+"percentile": 99.99, "bins": 2048}}`` section chooses how calibration turns statistics into ranges.
+
+A quantized layer is a subclass of its float class (``QuantConv2d`` is an ``nn.Conv2d``)
+that keeps the float parameters under their names and adds the children
+``activation_quant`` and ``weight_quant``; so ``quant_model.load_state_dict(float_state_dict,
+strict=False)`` loads every float weight, and the quant ``state_dict`` is the float keys plus
+the quantizer keys. Paths follow the seed's rule (directories: letters, digits, ``_``;
+file names: also ``.``); output files are written atomically and never overwritten unless asked.
+"""
+
+import numpy as np
+import torch
+
+from quantbridge import progress
+from quantbridge.common import config as qconfig
+from quantbridge.common import paramfile
+from quantbridge.errors import ModelError, QuantBridgeError
+from quantbridge.torch import _config, _export, _layers
+from quantbridge.torch._modules import ActivationFakeQuantize, WeightFakeQuantize
+
+__all__ = ["generate_config_file", "optimize_model", "get_quant_loss", "set_calibrate_state",
+           "generate_final_model", "list_layers", "build_config", "calibrate", "quant_params", "export_onnx",
+           "fake_quant_predict", "ActivationFakeQuantize", "WeightFakeQuantize"]
+
+
+def list_layers(model):
+    """``[[layer name, op_type], ...]``: every quantizable layer of ``model``, in module order."""
+    return _config.list_layers(model)
+
+
+def build_config(model, input_shape):
+    """The config template for ``model`` as a dict (every layer at ``"float"``), nothing written.
+
+    Raises ModelError for a data-parallel wrapped model, ConfigError for a malformed ``input_shape``.
+    """
+    return _config.build_config(model, input_shape)
+
+
+def generate_config_file(model, input_shape, dst_path="./config_gen.json"):
+    """Write the config template for ``model`` to ``dst_path`` and return it.
+
+    ``input_shape`` is the shape of the deployed model, ``"x:1,3,224,224;y:1,10"``; it is
+    stored in the config as given and used for the ONNX export. Every quantizable layer
+    is listed at ``"float"``; switch the chosen ones to ``"Quant_INT8-8"``.
+    Raises ModelError (wrapped model), ConfigError (``input_shape``), PathError (``dst_path``).
+    """
+    cfg = build_config(model, input_shape)
+    qconfig.write_template(cfg, dst_path)
+    return cfg
+
+
+def optimize_model(model, config_path):
+    """Replace every ``Quant_INT8-8`` layer of ``model`` by its fake-quant wrapper, in place.
+
+    ``config_path`` is a config file path or an already loaded dict. The whole config is
+    checked against the model before anything changes (ConfigError, ModelError, PathError).
+    Returns the quant model (``model`` itself unless the root module is a quantized layer);
+    build the optimizer over it. The resolved config is kept as ``quant_model._quantbridge_config``.
+    Activation quantizers start with quantization on: without calibration each one takes
+    its range from the first batch it sees.
+    """
+    resolved = _config.resolve(model, config_path)
+    return _config.quantize(model, resolved)
+
+
+def _quant_layers(model):
+    return [m for m in model.modules() if _layers.is_quant_layer(m)]
+
+
+def get_quant_loss(quant_model):
+    """A differentiable scalar: the summed relative quantization error of the quantized layers.
+
+    For every quantized layer it adds ``||w - fq(w)||^2 / ||w||^2`` of the weight and
+    ``||x - fq(x)||^2 / ||x||^2`` of the layer input seen in the last training-mode forward
+    pass (denominators are constants). Gradients reach the weights (toward their grid
+    points), the learned activation scales and the clipped activations. Call it after the
+    forward pass and before ``backward``; add it with a small weight,
+    ``loss + 0.05 * get_quant_loss(quant_model)``: about 1:20 to the task loss is typical.
+    Returns 0 for a model without quantized layers.
+    """
+    terms = []
+    for module in _quant_layers(quant_model):
+        terms.append(module.weight_quant.quant_error(module.weight))
+        act = module.activation_quant.quant_error()
+        if act is not None:
+            terms.append(act)
+    if not terms:
+        return torch.zeros(())
+    return torch.stack(terms).sum()
+
+
+def _activation_quantizers(quant_model):
+    _config.check_model(quant_model, "quant_model")
+    quantizers = [m for m in quant_model.modules() if isinstance(m, ActivationFakeQuantize)]
+    if not quantizers and not hasattr(quant_model, _config.CONFIG_ATTR):
+        msg = "quant_model has no quantized layer: pass the model returned by optimize_model"
+        raise ModelError(msg)
+    return quantizers
+
+
+def set_calibrate_state(quant_model, calibrate_mode):
+    """Start (True) or finish (False) calibration of every activation quantizer.
+
+    True: each quantizer forgets earlier statistics, then observes running min/max (plus a
+    histogram for ``percentile``/``mse``) and passes values through unchanged; run forward
+    passes in eval mode under ``torch.no_grad()`` (they change no weights). False: each
+    quantizer that saw data takes the range of the configured method, then quantization
+    is switched on. Weights stay fake-quantized throughout.
+    """
+    for quantizer in _activation_quantizers(quant_model):
+        if calibrate_mode:
+            quantizer.reset_observer()
+            quantizer.enable_observer().disable_fake_quant()
+        else:
+            quantizer.finish_calibration()
+
+
+def _first_input(batch):
+    if isinstance(batch, (tuple, list)):
+        if not batch:
+            msg = "a calibration batch is an empty tuple/list; expected a tensor or (inputs, targets)"
+            raise QuantBridgeError(msg)
+        batch = batch[0]
+    return torch.as_tensor(np.asarray(batch, dtype=np.float32)) if isinstance(batch, np.ndarray) else batch
+
+
+def calibrate(quant_model, batches, max_batches=None):
+    """Calibrate over ``batches`` (tensors, numpy arrays or ``(inputs, targets)``); return the count.
+
+    Runs ``set_calibrate_state(True)``, eval-mode ``no_grad`` forward passes (at most
+    ``max_batches``), then ``set_calibrate_state(False)``; reports ``progress`` events for
+    phase ``calibrate``. The training mode is restored afterwards.
+    """
+    try:
+        total = len(batches)
+    except TypeError:
+        total = None
+    if max_batches is not None:
+        total = int(max_batches) if total is None else min(total, int(max_batches))
+    device = next((p.device for p in quant_model.parameters()), torch.device("cpu"))
+    was_training = quant_model.training
+    set_calibrate_state(quant_model, True)
+    count = 0
+    try:
+        quant_model.eval()
+        with torch.no_grad():
+            for batch in batches:
+                if max_batches is not None and count >= int(max_batches):
+                    break
+                quant_model(_first_input(batch).to(device))
+                count += 1
+                progress.emit("calibrate", count, total)
+    finally:
+        set_calibrate_state(quant_model, False)
+        quant_model.train(was_training)
+    if count == 0:
+        msg = "calibrate got no batches; the quantizers keep their earlier parameters"
+        raise QuantBridgeError(msg)
+    return count
+
+
+def quant_params(quant_model):
+    """Per-layer quantization parameters of a quant model as plain values (no ONNX names).
+
+    One dict per quantizable layer, in module order, shaped like the parameter file's layers
+    but naming PyTorch things instead of ONNX ones: ``name``, ``op_type``, ``quant_strategy``,
+    ``node`` (the module path) and, for quantized layers, ``weight`` (``tensor``: the parameter
+    name; per-channel scales of the PyTorch weight along ``axis``, before any BatchNorm
+    folding) and ``activation`` (``tensor``: the quantizer's module path; ``scale``,
+    ``zero_point``, the ``min``/``max`` they cover, and ``calibrated``).
+    """
+    _config.check_model(quant_model, "quant_model")
+    out = []
+    for name, (path, module) in _layers.find_layers(quant_model).items():
+        entry = {"name": name, "op_type": _layers.op_type(_layers.float_class(module)),
+                 "quant_strategy": qconfig.FLOAT, "node": path}
+        if _layers.is_quant_layer(module):
+            entry["quant_strategy"] = qconfig.INT8
+            entry["weight"] = paramfile.weight_entry(_export.key(path, "weight"), module.weight_quant.ch_axis,
+                                                     module.weight_scales().cpu().numpy())
+            act = module.activation_quant.qparams()
+            entry["activation"] = paramfile.activation_entry(_export.key(path, "activation_quant"), act["scale"],
+                                                             act["zero_point"], act["min"], act["max"])
+            entry["activation"]["calibrated"] = act["calibrated"]
+        out.append(entry)
+    return out
+
+
+def export_onnx(model, config, quant_state_or_pth, output_dir, name="model", overwrite=False):
+    """Export the float ONNX model (weights on their int8 grid, BatchNorm folded); no parameter file.
+
+    ``model`` is a freshly built float model; ``config`` a path or dict; ``quant_state_or_pth``
+    a quant state dict or a ``.pth`` path. Writes ``<output_dir>/<name>.onnx`` (opset 13,
+    dynamic batch axis) atomically and returns ``{"onnx": path, "layers": [...],
+    "outputs": [...], "input_shape": ...}`` where ``layers`` are parameter-file layer entries.
+    Raises ConfigError, ModelError, PathError or CheckpointError before writing anything.
+    """
+    return _export.export(model, config, quant_state_or_pth, output_dir, name, overwrite, with_params=False)
+
+
+def generate_final_model(model, config_file, pth_file="quant.pth", output_dir="./", name="model", overwrite=False):
+    """Write ``<name>.onnx`` and ``<name>_quant_param.json`` from a trained/calibrated quant state.
+
+    ``model`` must be a freshly built float model (it is not changed); ``pth_file`` holds
+    ``quant_model.state_dict()``. The ONNX model is float, in eval mode, with BatchNorm
+    folded into the preceding conv and every quantized weight on its int8 grid; the
+    parameter file (``quantbridge.common.paramfile`` schema) names each layer's ONNX node,
+    weight initializer (scales already multiplied by the folded BatchNorm factors) and
+    input tensor. Everything is checked first; existing files are refused (PathError)
+    unless ``overwrite=True``. Returns ``{"onnx": path, "params": path, "param_dict": dict}``.
+    """
+    result = _export.export(model, config_file, pth_file, output_dir, name, overwrite, with_params=True)
+    return {"onnx": result["onnx"], "params": result["params"], "param_dict": result["param_dict"]}
+
+
+def fake_quant_predict(quant_model, x_numpy):
+    """Outputs of ``quant_model`` for the numpy batch ``x_numpy`` (eval mode, no grad), as numpy.
+
+    A model with several outputs gives a list of arrays.
+    """
+    was_training = quant_model.training
+    device = next((p.device for p in quant_model.parameters()), torch.device("cpu"))
+    try:
+        quant_model.eval()
+        with torch.no_grad():
+            out = quant_model(torch.as_tensor(np.asarray(x_numpy, dtype=np.float32), device=device))
+    finally:
+        quant_model.train(was_training)
+    if isinstance(out, (tuple, list)):
+        return [t.detach().cpu().numpy() for t in out]
+    return out.detach().cpu().numpy()

@@ -1,0 +1,83 @@
+"""Config checks against a PyTorch model, and the in-place rewrite of the model."""
+
+import copy
+
+from torch import nn
+
+from quantbridge.common import config as qconfig
+from quantbridge.errors import ModelError
+from quantbridge.torch import _layers
+
+__all__ = ["CONFIG_ATTR", "check_model", "list_layers", "build_config", "resolve", "quantize"]
+
+CONFIG_ATTR = "_quantbridge_config"
+_WRAPPERS = ("DataParallel", "DistributedDataParallel", "FullyShardedDataParallel")
+
+
+def check_model(model, what="model"):
+    """Raise ModelError unless ``model`` is a plain (not data-parallel wrapped) ``nn.Module``."""
+    if not isinstance(model, nn.Module):
+        msg = f"{what} must be a torch.nn.Module, got {type(model).__module__}.{type(model).__qualname__}"
+        raise ModelError(msg)
+    wrapper = next((c for c in type(model).__mro__ if c.__name__ in _WRAPPERS), None)
+    if wrapper is not None:
+        msg = (f"{what} is wrapped by {type(model).__module__}.{type(model).__qualname__} ({wrapper.__name__}); "
+               f"pass the inner module (wrapped.module) and wrap the returned quant model afterwards")
+        raise ModelError(msg)
+
+
+def list_layers(model):
+    """``[[layer name, op_type], ...]`` of every quantizable layer, in module order."""
+    check_model(model)
+    return [[name, _layers.op_type(_layers.float_class(module))]
+            for name, (_, module) in _layers.find_layers(model).items()]
+
+
+def build_config(model, input_shape):
+    """The config template for ``model`` (every layer at ``float``)."""
+    layers = list_layers(model)
+    qconfig.parse_input_shape(input_shape)
+    return qconfig.build_template([tuple(pair) for pair in layers], _layers.SUPPORTED, input_shape)
+
+
+def resolve(model, config):
+    """Validate ``config`` (path or dict) against ``model`` without changing anything.
+
+    Returns the resolved, seed-shaped config: every layer of the model with its strategy,
+    ``input_shape`` as given (if any), and the ``quantbridge`` section with its defaults.
+    """
+    check_model(model)
+    cfg = qconfig.load(config)
+    found = _layers.find_layers(model)
+    known = {name: _layers.op_type(_layers.float_class(module)) for name, (_, module) in found.items()}
+    strategies = qconfig.validate(cfg, known, _layers.SUPPORTED)
+    input_shape = cfg.get("input_shape")
+    if input_shape is not None:
+        qconfig.parse_input_shape(input_shape)
+    extra = qconfig.extra_settings(cfg)
+    for name, strategy in strategies.items():
+        if strategy != qconfig.FLOAT:
+            _layers.check_quantizable(name, found[name][1])
+    resolved = qconfig.build_template(list(known.items()), _layers.SUPPORTED, input_shape)
+    for name, strategy in strategies.items():
+        resolved["layer_strategy"][name]["quant_strategy"] = strategy
+    resolved[qconfig.EXTRA_KEY] = copy.deepcopy(extra)
+    return resolved
+
+
+def quantize(model, resolved):
+    """Replace every ``Quant_INT8-8`` layer of ``model`` by its wrapper, in place; return the root."""
+    found = _layers.find_layers(model)
+    calibration = resolved[qconfig.EXTRA_KEY]["calibration"]
+    replacements = {}
+    for name, entry in resolved["layer_strategy"].items():
+        if entry["quant_strategy"] == qconfig.INT8:
+            module = found[name][1]
+            replacements[id(module)] = _layers.quantize_layer(module, calibration)
+    root = _layers.replace_modules(model, replacements)
+    setattr(root, CONFIG_ATTR, resolved)
+    return root
+
+
+def strategies_of(resolved):
+    return {name: entry["quant_strategy"] for name, entry in resolved["layer_strategy"].items()}
