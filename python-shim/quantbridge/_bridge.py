@@ -35,6 +35,8 @@ def bootstrap(paths):
             # modules (TensorFlow's among them) resolve PyExc_* and friends.
             ctypes.CDLL(candidate, mode=ctypes.RTLD_GLOBAL)
             break
+    # TensorFlow's C++ start-up chatter is not for QuantBridge users; errors still show.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if not getattr(sys, "argv", None):
         sys.argv = ["quantbridge"]
     add_paths(paths)

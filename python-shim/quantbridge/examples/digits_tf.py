@@ -15,10 +15,17 @@ placeholders it records their names in ``graph_info["quant_flag"]`` and
 ``graph_info["is_train_flag"]``; ``train``, ``calibrate`` and ``evaluate`` then feed them.
 """
 
+import warnings
+
 import numpy as np
 import tensorflow as tf
 
 from quantbridge import progress as qb_progress
+
+# A TF 1.x project on TF 2.8 triggers deprecation notices for every tf.compat.v1.layers call;
+# they say nothing about this example, so it keeps them quiet.
+warnings.filterwarnings("ignore", message=r".*is deprecated and will be removed", category=UserWarning)
+tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.ERROR)
 
 __all__ = ["SEED", "TEST_SIZE", "INPUT_NAME", "OUTPUT_NAME", "load_data", "build_graph", "train_float",
            "calibration_batches", "calibrate", "train", "evaluate", "predict", "test_inputs"]

@@ -3,6 +3,7 @@ package io.quantbridge.cli;
 import io.quantbridge.demo.DemoOptions;
 import io.quantbridge.demo.DemoResult;
 import io.quantbridge.demo.DemoRow;
+import io.quantbridge.demo.TfDigitsDemo;
 import io.quantbridge.demo.TorchDigitsDemo;
 import io.quantbridge.runtime.PythonRuntime;
 import java.io.PrintStream;
@@ -29,15 +30,21 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--out", defaultValue = "quantbridge-out", description = "Output directory (default: ${DEFAULT-VALUE}).")
     Path out;
 
-    @Option(names = "--float-epochs", defaultValue = "8", description = "Float training epochs (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--float-epochs", defaultValue = "12", description = "Float training epochs (default: ${DEFAULT-VALUE}).")
     int floatEpochs;
 
-    @Option(names = "--qat-epochs", defaultValue = "3", description = "QAT epochs (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--qat-epochs", defaultValue = "2", description = "QAT epochs (default: ${DEFAULT-VALUE}).")
     int qatEpochs;
 
     @Option(names = "--calibration", defaultValue = "percentile",
             description = "Calibration method: minmax, percentile or mse (default: ${DEFAULT-VALUE}).")
     String calibration;
+
+    enum Framework { torch, tensorflow, both }
+
+    @Option(names = "--framework", defaultValue = "both",
+            description = "Which half to run: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+    Framework framework;
 
     @Override
     public Integer call() throws Exception {
@@ -47,11 +54,20 @@ final class DemoCommand implements Callable<Integer> {
         List<DemoRow> rows = new ArrayList<>();
         List<String> notes = new ArrayList<>();
         try (PythonRuntime rt = PythonRuntime.open(); ConsoleProgress progress = new ConsoleProgress(stdout)) {
-            stdout.println("QuantBridge demo: PyTorch digits CNN (files in " + options.outDir().resolve("torch") + ")");
-            DemoResult torch = new TorchDigitsDemo(rt, options, progress).run();
-            progress.finish();
-            rows.addAll(torch.rows());
-            notes.addAll(torch.notes());
+            if (framework != Framework.tensorflow) {
+                stdout.println("QuantBridge demo: PyTorch digits CNN (files in " + options.outDir().resolve("torch") + ")");
+                DemoResult torch = new TorchDigitsDemo(rt, options, progress).run();
+                progress.finish();
+                rows.addAll(torch.rows());
+                notes.addAll(torch.notes());
+            }
+            if (framework != Framework.torch) {
+                stdout.println("QuantBridge demo: TensorFlow digits CNN (files in " + options.outDir().resolve("tf") + ")");
+                DemoResult tf = new TfDigitsDemo(rt, options, progress).run();
+                progress.finish();
+                rows.addAll(tf.rows());
+                notes.addAll(tf.notes());
+            }
         }
         stdout.println();
         stdout.print(new DemoResult(rows, notes).table());

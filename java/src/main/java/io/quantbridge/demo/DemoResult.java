@@ -13,9 +13,9 @@ public record DemoResult(List<DemoRow> rows, List<String> notes) {
     /** The table as printed by {@code ./quantbridge demo}. */
     public String table() {
         StringBuilder sb = new StringBuilder();
-        String fmt = "%-11s %-34s %8s %-28s %10s %8s%n";
+        String fmt = "%-11s %-42s %8s %-22s %10s %8s%n";
         sb.append(String.format(Locale.ROOT, fmt, "framework", "stage", "top-1 %", "model file", "size", "time"));
-        sb.append("-".repeat(104)).append('\n');
+        sb.append("-".repeat(106)).append('\n');
         for (DemoRow r : rows) {
             sb.append(String.format(Locale.ROOT, fmt, r.framework(), r.stage(), Double.isNaN(r.accuracy()) ? "-" : String.format(Locale.ROOT, "%.2f", r.accuracy()),
                     r.file() == null ? "-" : r.file(), r.bytes() < 0 ? "-" : human(r.bytes()),

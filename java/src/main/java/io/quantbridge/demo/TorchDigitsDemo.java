@@ -10,13 +10,20 @@ import io.quantbridge.torch.QuantModel;
 import io.quantbridge.torch.TorchExport;
 import io.quantbridge.torch.TorchProject;
 import io.quantbridge.torch.TorchQuantizer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import jep.NDArray;
+
+import static io.quantbridge.demo.DemoSupport.argmax;
+import static io.quantbridge.demo.DemoSupport.labels;
+import static io.quantbridge.demo.DemoSupport.mkdirs;
+import static io.quantbridge.demo.DemoSupport.percentEqual;
+import static io.quantbridge.demo.DemoSupport.secs;
+import static io.quantbridge.demo.DemoSupport.size;
+import static io.quantbridge.demo.DemoSupport.toLong;
 
 /**
  * The PyTorch half of the demo: train the float CNN briefly, calibrate (PTQ), retrain (QAT),
@@ -40,11 +47,7 @@ public final class TorchDigitsDemo {
         List<DemoRow> rows = new ArrayList<>();
         List<String> notes = new ArrayList<>();
         Path out = options.outDir().resolve("torch");
-        try {
-            Files.createDirectories(out);
-        } catch (java.io.IOException e) {
-            throw new QuantBridgeException("cannot create " + out + ": " + e.getMessage(), e);
-        }
+        mkdirs(out);
         TorchQuantizer q = new TorchQuantizer(rt, TorchProject.of(EXAMPLE + ":build_model"));
         long t0 = System.nanoTime();
         try (PyHandle model = q.newFloatModel()) {
@@ -79,15 +82,14 @@ public final class TorchDigitsDemo {
 
                     long t4 = System.nanoTime();
                     NDArray<?> x = (NDArray<?>) rt.call(EXAMPLE + ":test_inputs");
-                    long[] labels = (long[]) ((NDArray<?>) rt.call(EXAMPLE + ":test_labels")).getData();
-                    NDArray<?> fq = (NDArray<?>) rt.call(EXAMPLE + ":predict", qat.handle(), x);
-                    long[] fakeQuantPred = argmax((float[]) fq.getData(), fq.getDimensions()[1]);
+                    long[] labels = labels((NDArray<?>) rt.call(EXAMPLE + ":test_labels"));
+                    long[] fakeQuantPred = argmax((NDArray<?>) rt.call(EXAMPLE + ":predict", qat.handle(), x));
                     long[] int8Pred;
                     try (OrtSessionRunner ort = new OrtSessionRunner(files.int8Onnx())) {
                         int8Pred = ort.predictArgmax((float[]) x.getData(), toLong(x.getDimensions()));
                     }
-                    double int8Acc = 100.0 * matches(int8Pred, labels) / labels.length;
-                    double agree = 100.0 * matches(int8Pred, fakeQuantPred) / labels.length;
+                    double int8Acc = percentEqual(int8Pred, labels);
+                    double agree = percentEqual(int8Pred, fakeQuantPred);
                     rows.add(new DemoRow("PyTorch", "INT8 QDQ ONNX in ONNX Runtime (Java)", int8Acc,
                             out.relativize(files.int8Onnx()).toString(), size(files.int8Onnx()), secs(t4)));
                     notes.add(String.format(Locale.ROOT, "PyTorch: INT8 ONNX agrees with the fake-quant model on %.2f%% of %d test images; "
@@ -102,45 +104,4 @@ public final class TorchDigitsDemo {
         return ((Number) rt.call(EXAMPLE + ":evaluate", model)).doubleValue();
     }
 
-    private static double secs(long start) {
-        return (System.nanoTime() - start) / 1e9;
-    }
-
-    private static long size(Path p) throws QuantBridgeException {
-        try {
-            return Files.size(p);
-        } catch (java.io.IOException e) {
-            throw new QuantBridgeException("cannot read " + p + ": " + e.getMessage(), e);
-        }
-    }
-
-    private static long[] toLong(int[] dims) {
-        long[] out = new long[dims.length];
-        for (int i = 0; i < dims.length; i++) {
-            out[i] = dims[i];
-        }
-        return out;
-    }
-
-    static long[] argmax(float[] logits, int classes) {
-        long[] out = new long[logits.length / classes];
-        for (int i = 0; i < out.length; i++) {
-            int best = 0;
-            for (int c = 1; c < classes; c++) {
-                if (logits[i * classes + c] > logits[i * classes + best]) {
-                    best = c;
-                }
-            }
-            out[i] = best;
-        }
-        return out;
-    }
-
-    private static int matches(long[] a, long[] b) {
-        int n = 0;
-        for (int i = 0; i < a.length; i++) {
-            n += a[i] == b[i] ? 1 : 0;
-        }
-        return n;
-    }
 }

@@ -1,0 +1,145 @@
+package io.quantbridge.tf;
+
+import io.quantbridge.QuantBridgeException;
+import io.quantbridge.config.LayerInfo;
+import io.quantbridge.config.QuantConfig;
+import io.quantbridge.export.StagedOutput;
+import io.quantbridge.params.ModelInfo;
+import io.quantbridge.params.ParamFile;
+import io.quantbridge.params.QuantParams;
+import io.quantbridge.runtime.ProgressEvent;
+import io.quantbridge.runtime.ProgressListener;
+import io.quantbridge.runtime.PyHandle;
+import io.quantbridge.runtime.PythonRuntime;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * The seed's TensorFlow workflow, Java-typed: the user's graph builder runs in sessions opened
+ * through the runtime; the config is generated and validated in Java; calibration and retraining
+ * call the user's functions; the ranges come back into Java; Java writes the parameter file next
+ * to the frozen {@code .pb} that the shim exports.
+ */
+public final class TfQuantizer {
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_]+");
+    private final PythonRuntime rt;
+    private final TfProject project;
+
+    /**
+     * Puts the project on {@code sys.path} and imports the builder's module.
+     *
+     * @throws QuantBridgeException if it does not import
+     */
+    public TfQuantizer(PythonRuntime rt, TfProject project) throws QuantBridgeException {
+        this.rt = rt;
+        this.project = project;
+        if (!project.pythonPath().isEmpty()) {
+            rt.addPythonPath(project.pythonPath().toArray(Path[]::new));
+        }
+        rt.importModule("quantbridge.tf");
+        rt.importModule(project.graphBuilder().substring(0, project.graphBuilder().indexOf(':')));
+    }
+
+    /** The project this quantizer runs. */
+    public TfProject project() {
+        return project;
+    }
+
+    /** A new session over a freshly built float graph (no weights loaded). */
+    public TfSession openFloat() throws QuantBridgeException {
+        return new TfSession(rt, open(), project, null);
+    }
+
+    private PyHandle open() throws QuantBridgeException {
+        return (PyHandle) rt.call("quantbridge._tf_support:open_session", project.graphBuilder(), project.builderKwargs());
+    }
+
+    /** The quantizable ops of the float graph (Conv2D, MatMul, DepthwiseConv2dNative), in graph order. */
+    public List<LayerInfo> layers(TfSession session) throws QuantBridgeException {
+        try (PyHandle graph = (PyHandle) rt.getAttr(session.handle(), "graph")) {
+            List<LayerInfo> out = new ArrayList<>();
+            for (Object o : (List<?>) rt.call("quantbridge.tf:list_layers", graph)) {
+                List<?> pair = (List<?>) o;
+                out.add(new LayerInfo(String.valueOf(pair.get(0)), String.valueOf(pair.get(1))));
+            }
+            return out;
+        }
+    }
+
+    /** The seed template: every quantizable op at {@code float}. */
+    public QuantConfig generateConfig() throws QuantBridgeException {
+        try (TfSession s = openFloat(); PyHandle sess = (PyHandle) rt.getAttr(s.handle(), "sess")) {
+            Object json = rt.call("quantbridge._java_support:call_json", "quantbridge.tf:build_config", List.of(sess));
+            return QuantConfig.parse(String.valueOf(json));
+        }
+    }
+
+    /**
+     * Builds the graph again, validates {@code config} against it in Java, rewrites it (the seed's
+     * {@code optimize_model} with fresh {@code quant_flag} / {@code is_train} placeholders) and
+     * restores {@code floatCheckpoint} when given.
+     */
+    public TfSession optimize(QuantConfig config, Path floatCheckpoint) throws QuantBridgeException {
+        config.validate();
+        PyHandle h = open();
+        TfSession s = new TfSession(rt, h, project, config);
+        try {
+            config.validateAgainst(layers(s));
+            rt.callMethod(h, "optimize", config.toMap());
+            if (floatCheckpoint != null) {
+                s.restoreFloat(floatCheckpoint);
+            }
+            return s;
+        } catch (QuantBridgeException | RuntimeException e) {
+            s.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Exports the quantized session: its checkpoint is saved, the float graph is rebuilt in a new
+     * session and the shim writes the frozen {@code <name>.pb}; Java writes
+     * {@code <name>_quant_param.json}. All-or-nothing into {@code outDir}.
+     */
+    public TfExport export(TfSession quantized, Path outDir, String name, boolean overwrite, ProgressListener listener)
+            throws QuantBridgeException {
+        if (!NAME.matcher(name).matches()) {
+            throw new IllegalArgumentException("export name '" + name + "' must contain only letters, digits and underscores");
+        }
+        QuantConfig config = quantized.config().orElseThrow(
+                () -> new IllegalStateException("export needs a session rewritten by optimize"));
+        ProgressListener progress = listener == null ? ProgressListener.NONE : listener;
+        String pbName = name + ".pb";
+        String paramName = name + "_quant_param.json";
+        try (StagedOutput out = StagedOutput.open(outDir, List.of(pbName, paramName), overwrite)) {
+            progress.onEvent(new ProgressEvent("export", 0, 3, Map.of()));
+            Path ckpt = quantized.save(out.staged("quant.ckpt"));
+            progress.onEvent(new ProgressEvent("export", 1, 3, Map.of()));
+            Map<String, Object> result;
+            try (TfSession fresh = openFloat(); PyHandle sess = (PyHandle) rt.getAttr(fresh.handle(), "sess")) {
+                @SuppressWarnings("unchecked")
+                Map<String, Object> r = (Map<String, Object>) rt.call("quantbridge.tf:generate_final_model",
+                        List.of(sess, config.toMap(), project.outputs(), ckpt.toString(), out.dir().toString()),
+                        Map.of("name", name), null);
+                result = r;
+            }
+            progress.onEvent(new ProgressEvent("export", 2, 3, Map.of()));
+            @SuppressWarnings("unchecked")
+            QuantParams params = QuantParams.fromMaps((Map<String, Object>) result.get("param_dict"));
+            ModelInfo model = params.model();
+            ParamFile.write(out.staged(paramName), params.withModel(model), true);
+            out.commit();
+            progress.onEvent(new ProgressEvent("export", 3, 3, Map.of()));
+            return new TfExport(out.target(pbName), out.target(paramName), params);
+        }
+    }
+
+    /** Runs a frozen {@code .pb} on {@code x} in a fresh graph and returns the first output. */
+    public Object runFrozen(Path pb, Object x) throws QuantBridgeException {
+        Object outs = rt.call("quantbridge.tf:run_frozen", pb.toString(), Map.of(project.input(), x), project.outputs());
+        return ((List<?>) outs).get(0);
+    }
+}

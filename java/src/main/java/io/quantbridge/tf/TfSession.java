@@ -1,0 +1,126 @@
+package io.quantbridge.tf;
+
+import io.quantbridge.QuantBridgeException;
+import io.quantbridge.config.QuantConfig;
+import io.quantbridge.params.QuantParams;
+import io.quantbridge.runtime.ProgressListener;
+import io.quantbridge.runtime.PyHandle;
+import io.quantbridge.runtime.PythonRuntime;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * One TensorFlow graph and its {@code tf.compat.v1.Session}, living in Python: the float graph,
+ * or, after {@link TfQuantizer#optimize}, the graph rewritten with fake quant and the seed's
+ * {@code quant_flag} / {@code is_train_flag} placeholders.
+ */
+public final class TfSession implements AutoCloseable {
+    private final PythonRuntime rt;
+    private final PyHandle handle;
+    private final TfProject project;
+    private final QuantConfig config;
+    private boolean closed;
+
+    TfSession(PythonRuntime rt, PyHandle handle, TfProject project, QuantConfig config) {
+        this.rt = rt;
+        this.handle = handle;
+        this.project = project;
+        this.config = config;
+    }
+
+    /** The Python {@code GraphSession} (its {@code sess}, {@code graph} and {@code info}). */
+    public PyHandle handle() {
+        return handle;
+    }
+
+    /** The config of the rewrite, empty for a float session. */
+    public Optional<QuantConfig> config() {
+        return Optional.ofNullable(config);
+    }
+
+    /** Initialises every variable (to train a float model from scratch). */
+    public void initialize() throws QuantBridgeException {
+        rt.callMethod(handle, "initialize");
+    }
+
+    /** Restores the original float checkpoint (after a rewrite: only the original variables). */
+    public void restoreFloat(Path ckpt) throws QuantBridgeException {
+        rt.callMethod(handle, config == null ? "restore" : "restore_float", ckpt.toString());
+    }
+
+    /** Restores every variable from a checkpoint saved by {@link #save}. */
+    public void restore(Path ckpt) throws QuantBridgeException {
+        rt.callMethod(handle, "restore", ckpt.toString());
+    }
+
+    /** Saves a checkpoint (weights, and ranges after a rewrite); returns its prefix. */
+    public Path save(Path prefix) throws QuantBridgeException {
+        return Path.of(String.valueOf(rt.callMethod(handle, "save", prefix.toAbsolutePath().toString())));
+    }
+
+    /**
+     * Calibration: calibration mode on, forward passes (quant_flag=1) over the batches returned by
+     * the user's {@code dataFunction}, calibration mode off.
+     *
+     * @param maxBatches at most this many batches, or 0 for all
+     */
+    public long calibrate(String dataFunction, Map<String, Object> kwargs, int maxBatches, ProgressListener listener)
+            throws QuantBridgeException {
+        requireRewritten("calibrate");
+        try (PyHandle batches = (PyHandle) rt.call("quantbridge._java_support:call_user_held",
+                List.of(dataFunction, List.of(), kwargs, "calibrate"), Map.of(), listener)) {
+            Object n = rt.callMethod(handle, "calibrate", List.of(batches, project.input(), project.outputs()),
+                    maxBatches > 0 ? Map.of("max_batches", maxBatches) : Map.of(), listener);
+            return ((Number) n).longValue();
+        }
+    }
+
+    /**
+     * Calls the user's {@code function(sess, info, **kwargs)}: training (with
+     * {@code quant_flag=1, is_train_flag=True} in kwargs for retraining), evaluation, anything.
+     * {@code info} holds the builder's tensor names plus {@code quant_flag} and {@code is_train_flag}.
+     */
+    public Object call(String function, Map<String, Object> kwargs, String phase, ProgressListener listener)
+            throws QuantBridgeException {
+        return rt.callMethod(handle, "call", List.of(function, kwargs, phase), Map.of(), listener);
+    }
+
+    /** The model output for {@code x} in inference mode ({@code quantized}: quant_flag 1 or 0). */
+    public Object predict(Object x, String output, boolean quantized) throws QuantBridgeException {
+        return rt.callMethod(handle, "predict", List.of(x, project.input(), output, quantized), Map.of(), null);
+    }
+
+    /** Scales and ranges of every layer, pulled into Java. */
+    public QuantParams params() throws QuantBridgeException {
+        requireRewritten("params");
+        PyHandle sess = (PyHandle) rt.getAttr(handle, "sess");
+        try (sess) {
+            @SuppressWarnings("unchecked")
+            List<Map<String, Object>> layers = (List<Map<String, Object>>) rt.call("quantbridge.tf:quant_params", sess);
+            return QuantParams.fromLayerMaps("tensorflow", layers);
+        }
+    }
+
+    private void requireRewritten(String what) {
+        if (config == null) {
+            throw new IllegalStateException(what + " needs a session rewritten by TfQuantizer.optimize");
+        }
+    }
+
+    /** Closes the TensorFlow session and releases the Python object; safe to call twice. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            rt.callMethod(handle, "close");
+        } catch (QuantBridgeException | RuntimeException e) {
+            // the interpreter collects it anyway
+        }
+        handle.close();
+    }
+}

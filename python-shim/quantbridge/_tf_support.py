@@ -1,0 +1,136 @@
+"""A TensorFlow graph and its session held for Java (the seed's ``with tf.Session()`` blocks).
+
+Java cannot hold a ``with`` block open across calls, so :class:`GraphSession` owns one
+``tf.Graph`` and one ``tf.compat.v1.Session`` built by the user's graph-building function, and
+offers the steps the Java ``TfQuantizer`` runs: the seed's flags, rewrite, restore, calibration
+over the user's batches, prediction and checkpoints. Usable from plain Python too.
+"""
+
+import importlib
+
+import numpy as np
+
+from quantbridge import progress as qb_progress
+
+__all__ = ["GraphSession", "open_session"]
+
+
+def _resolve(target):
+    module_name, _, attr = str(target).partition(":")
+    fn = importlib.import_module(module_name)
+    for part in attr.split("."):
+        fn = getattr(fn, part)
+    return fn
+
+
+class GraphSession:
+    """One graph built by ``builder`` (``package.module:function``) and a session over it.
+
+    ``info`` is what the builder returned (a dict of tensor names is the convention; the
+    flag placeholders' names are added under ``quant_flag`` and ``is_train_flag``).
+    """
+
+    def __init__(self, builder, kwargs=None):
+        import tensorflow as tf
+
+        tf.compat.v1.disable_v2_behavior()
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            info = _resolve(builder)(**dict(kwargs or {}))
+        self.info = dict(info) if isinstance(info, dict) else {"builder_result": info}
+        self.sess = tf.compat.v1.Session(graph=self.graph)
+        self.quant_flag = None
+        self.is_train_flag = None
+
+    def _tensor(self, name):
+        return self.graph.get_tensor_by_name(name if ":" in name else f"{name}:0")
+
+    def initialize(self):
+        """Initialise every variable (a float model trained from scratch)."""
+        import tensorflow as tf
+
+        with self.graph.as_default():
+            self.sess.run(tf.compat.v1.global_variables_initializer())
+
+    def optimize(self, config):
+        """The seed's step 3: flags as placeholders, then ``optimize_model`` on this graph."""
+        import tensorflow as tf
+
+        from quantbridge.tf import optimize_model
+
+        with self.graph.as_default():
+            self.quant_flag = tf.compat.v1.placeholder(tf.int32, shape=[], name="quant_flag")
+            self.is_train_flag = tf.compat.v1.placeholder(tf.bool, shape=[], name="is_train")
+            summary = optimize_model(self.sess, config, self.is_train_flag, self.quant_flag)
+        self.info["quant_flag"] = self.quant_flag.name
+        self.info["is_train_flag"] = self.is_train_flag.name
+        return summary
+
+    def restore_float(self, ckpt):
+        """Restore the ORIGINAL float checkpoint (the rewrite's range variables stay as initialised)."""
+        from quantbridge.tf import float_saver
+
+        with self.graph.as_default():
+            float_saver(self.sess).restore(self.sess, str(ckpt))
+
+    def restore(self, ckpt):
+        """Restore every variable (a checkpoint saved by :meth:`save` after a rewrite)."""
+        import tensorflow as tf
+
+        with self.graph.as_default():
+            tf.compat.v1.train.Saver().restore(self.sess, str(ckpt))
+
+    def save(self, prefix):
+        """``Saver().save``: weights and, after a rewrite, the ranges. Returns the checkpoint path."""
+        import tensorflow as tf
+
+        with self.graph.as_default():
+            return tf.compat.v1.train.Saver().save(self.sess, str(prefix), write_meta_graph=False)
+
+    def feed(self, quantized, training=False):
+        if self.quant_flag is None:
+            return {}
+        return {self.quant_flag: 1 if quantized else 0, self.is_train_flag: bool(training)}
+
+    def calibrate(self, batches, input_name, output_names, max_batches=None):
+        """The seed's no-training path: calibration mode on, forward passes with quant_flag=1,
+        calibration mode off. ``batches``: arrays, or (inputs, ...) pairs."""
+        from quantbridge.tf import set_calibrate_state
+
+        batches = list(batches)
+        if max_batches:
+            batches = batches[:int(max_batches)]
+        x_t = self._tensor(input_name)
+        fetches = [self._tensor(n) for n in output_names]
+        set_calibrate_state(self.sess, True)
+        try:
+            for i, batch in enumerate(batches, 1):
+                if isinstance(batch, (tuple, list)):
+                    batch = batch[0]
+                self.sess.run(fetches, feed_dict={**self.feed(True), x_t: np.asarray(batch, dtype=np.float32)})
+                qb_progress.emit("calibrate", i, len(batches))
+        finally:
+            set_calibrate_state(self.sess, False)
+        return len(batches)
+
+    def predict(self, x, input_name, output_name, quantized=True):
+        """Output ``output_name`` for input ``x`` (inference mode, quantized path unless told)."""
+        feed = {**self.feed(quantized), self._tensor(input_name): np.asarray(x, dtype=np.float32)}
+        return self.sess.run(self._tensor(output_name), feed_dict=feed)
+
+    def call(self, target, kwargs=None, phase="train"):
+        """Call the user's ``fn(sess, info, **kwargs)`` (with ``progress=`` if it takes one)."""
+        from quantbridge._java_support import call_user
+
+        # As inside the seed's ``with tf.Session() as sess:`` block: this graph is the default.
+        with self.graph.as_default():
+            return call_user(target, [self.sess, self.info], kwargs, phase)
+
+    def close(self):
+        if self.sess is not None:
+            self.sess.close()
+            self.sess = None
+
+
+def open_session(builder, kwargs=None):
+    return GraphSession(builder, kwargs)
