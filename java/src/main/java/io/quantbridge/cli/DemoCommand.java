@@ -27,7 +27,7 @@ final class DemoCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--out", defaultValue = "quantbridge-out", description = "Output directory (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--out", defaultValue = "quantbridge_out", description = "Output directory (default: ${DEFAULT-VALUE}).")
     Path out;
 
     @Option(names = "--float-epochs", defaultValue = "12", description = "Float training epochs (default: ${DEFAULT-VALUE}).")
@@ -50,7 +50,7 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintStream stdout = System.out;
         Files.createDirectories(out);
-        DemoOptions options = new DemoOptions(out.toAbsolutePath().normalize(), floatEpochs, qatEpochs, calibration);
+        DemoOptions options = new DemoOptions(out.normalize(), floatEpochs, qatEpochs, calibration);
         List<DemoRow> rows = new ArrayList<>();
         List<String> notes = new ArrayList<>();
         try (PythonRuntime rt = PythonRuntime.open(); ConsoleProgress progress = new ConsoleProgress(stdout)) {

@@ -71,6 +71,7 @@ public final class TorchDigitsDemo {
                 long t2 = System.nanoTime();
                 try (QuantModel qat = ptq.copy()) {
                     qat.train(EXAMPLE + ":train", Map.of("epochs", options.qatEpochs()), progress);
+                    qat.saveState(out.resolve("quant.pth"));
                     double qatAcc = accuracy(qat.handle());
                     rows.add(new DemoRow("PyTorch", "QAT (" + options.qatEpochs() + " epochs from PTQ)", qatAcc, null, -1, secs(t2)));
 

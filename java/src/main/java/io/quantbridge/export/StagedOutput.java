@@ -35,7 +35,9 @@ public final class StagedOutput implements AutoCloseable {
      * @throws QuantBridgeException if the directory is missing or a target exists and overwrite is off
      */
     public static StagedOutput open(Path outDir, List<String> names, boolean overwrite) throws QuantBridgeException {
-        Path dir = outDir.toAbsolutePath().normalize();
+        // Kept relative when given relative: the shim checks the seed's path rule on the path
+        // as the user wrote it, not on the directories above it.
+        Path dir = outDir.normalize();
         if (!Files.isDirectory(dir)) {
             throw new QuantBridgeException("output directory " + dir + " does not exist or is not a directory; create it first");
         }
