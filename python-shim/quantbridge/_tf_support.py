@@ -45,6 +45,18 @@ class GraphSession:
     def _tensor(self, name):
         return self.graph.get_tensor_by_name(name if ":" in name else f"{name}:0")
 
+    def check_names(self, input_name, output_names):
+        """Fail with :class:`ModelError` unless the input tensor and every output node exist."""
+        from quantbridge.errors import ModelError
+
+        ops = {op.name for op in self.graph.get_operations()}
+        wanted = [(input_name, "input tensor")] + [(n, "output node") for n in output_names]
+        for name, what in wanted:
+            if name.split(":")[0] not in ops:
+                close = sorted(o for o in ops if "/" not in o)[:8]
+                msg = f"{what} {name!r} is not in the graph built by the graph builder; top-level ops include {close}"
+                raise ModelError(msg)
+
     def initialize(self):
         """Initialise every variable (a float model trained from scratch)."""
         import tensorflow as tf

@@ -54,7 +54,15 @@ public final class TfQuantizer {
     }
 
     private PyHandle open() throws QuantBridgeException {
-        return (PyHandle) rt.call("quantbridge._tf_support:open_session", project.graphBuilder(), project.builderKwargs());
+        PyHandle h = (PyHandle) rt.call("quantbridge._tf_support:open_session", project.graphBuilder(), project.builderKwargs());
+        try {
+            rt.callMethod(h, "check_names", project.input(), project.outputs());
+            return h;
+        } catch (QuantBridgeException e) {
+            rt.callMethod(h, "close");
+            h.close();
+            throw e;
+        }
     }
 
     /** The quantizable ops of the float graph (Conv2D, MatMul, DepthwiseConv2dNative), in graph order. */

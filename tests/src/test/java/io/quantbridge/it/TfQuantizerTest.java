@@ -1,0 +1,175 @@
+package io.quantbridge.it;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.quantbridge.QuantBridgeException;
+import io.quantbridge.config.QuantConfig;
+import io.quantbridge.params.LayerParams;
+import io.quantbridge.params.ParamFile;
+import io.quantbridge.params.QuantParams;
+import io.quantbridge.runtime.PythonException;
+import io.quantbridge.runtime.PythonRuntime;
+import io.quantbridge.tf.TfExport;
+import io.quantbridge.tf.TfProject;
+import io.quantbridge.tf.TfQuantizer;
+import io.quantbridge.tf.TfSession;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import jep.NDArray;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The TensorFlow workflow driven from Java on the digits example (real TF 2.8 graph mode):
+ * config, PTQ, QAT through the seed's flags, frozen .pb and parameter file, errors.
+ */
+class TfQuantizerTest {
+    private static final String EX = "quantbridge.examples.digits_tf";
+    private static final Map<String, Object> QUANT = Map.of("quant_flag:0", 1, "is_train:0", false);
+    private static final Map<String, Object> FLOAT = Map.of("quant_flag:0", 0, "is_train:0", false);
+    private static PythonRuntime rt;
+    private static TfQuantizer q;
+    private static Path floatCkpt;
+    private static double floatAcc;
+
+    @TempDir
+    static Path tmp;
+
+    @BeforeAll
+    static void trainFloat() throws Exception {
+        rt = Runtimes.open();
+        q = new TfQuantizer(rt, new TfProject(List.of(), EX + ":build_graph", Map.of(), "input:0", List.of("logits")));
+        try (TfSession f = q.openFloat()) {
+            f.initialize();
+            f.call(EX + ":train_float", Map.of("epochs", 12), "train", null);
+            floatAcc = accuracy(f, Map.of());
+            floatCkpt = f.save(tmp.resolve("float.ckpt"));
+        }
+        System.out.printf("quantbridge digits tf: float top-1 %.2f%%%n", floatAcc);
+    }
+
+    @AfterAll
+    static void close() {
+        rt.close();
+    }
+
+    private static double accuracy(TfSession s, Map<String, Object> feed) throws QuantBridgeException {
+        return ((Number) s.call(EX + ":evaluate", Map.of("feed_extra", feed), "evaluate", null)).doubleValue();
+    }
+
+    private static QuantConfig int8Config() throws QuantBridgeException {
+        QuantConfig cfg = q.generateConfig();
+        cfg.quantizeAll("Quant_INT8-8");
+        return cfg;
+    }
+
+    @Test
+    void configListsEveryConvDepthwiseAndMatMul() throws Exception {
+        QuantConfig cfg = q.generateConfig();
+        List<String> ops = cfg.layers().stream().map(l -> l.opType()).toList();
+        assertEquals(List.of("Conv2D", "DepthwiseConv2dNative", "Conv2D", "MatMul"), ops);
+        assertEquals(cfg.toJson(), QuantConfig.parse(cfg.toJson()).toJson());
+    }
+
+    @Test
+    void quantFlagZeroIsTheFloatGraphAndPtqStaysWithinOnePoint() throws Exception {
+        try (TfSession s = q.optimize(int8Config(), floatCkpt)) {
+            assertEquals(floatAcc, accuracy(s, FLOAT), "quant_flag=0 runs the original float graph");
+            assertEquals(8, s.calibrate(EX + ":calibration_batches", Map.of(), 0, null));
+            double acc = accuracy(s, QUANT);
+            System.out.printf("quantbridge digits tf: PTQ top-1 %.2f%%%n", acc);
+            assertTrue(acc >= floatAcc - 1.0, "PTQ " + acc + " vs float " + floatAcc);
+            QuantParams params = s.params();
+            assertEquals(4, params.quantizedLayers().size());
+            for (LayerParams l : params.quantizedLayers()) {
+                assertTrue(l.activation().max() > l.activation().min(), l.name());
+            }
+        }
+    }
+
+    @Test
+    void qatWithinHalfPointAndFrozenPbMatchesTheSession() throws Exception {
+        Path out = Files.createDirectory(tmp.resolve("export_tf"));
+        try (TfSession s = q.optimize(int8Config(), floatCkpt)) {
+            s.calibrate(EX + ":calibration_batches", Map.of(), 0, null);
+            s.call(EX + ":train", Map.of("quant_flag", 1, "is_train_flag", true, "epochs", 2), "train", null);
+            double acc = accuracy(s, QUANT);
+            System.out.printf("quantbridge digits tf: QAT top-1 %.2f%%%n", acc);
+            assertTrue(acc >= floatAcc - 0.5, "QAT " + acc + " vs float " + floatAcc);
+
+            TfExport files = q.export(s, out, "digits", false, null);
+            try (Stream<Path> left = Files.list(out)) {
+                assertEquals(2, left.count(), "the .pb and the parameter file, nothing else");
+            }
+            QuantParams written = ParamFile.read(files.paramFile());
+            assertEquals("tensorflow", written.framework().toString().toLowerCase(java.util.Locale.ROOT));
+            assertEquals(List.of("logits"), written.model().outputs());
+
+            NDArray<?> x = (NDArray<?>) rt.call(EX + ":test_inputs");
+            float[] frozen = (float[]) ((NDArray<?>) q.runFrozen(files.frozenPb(), x)).getData();
+            float[] session = (float[]) ((NDArray<?>) s.predict(x, "logits:0", true)).getData();
+            int same = 0;
+            double maxDiff = 0;
+            for (int i = 0; i < frozen.length / 10; i++) {
+                same += argmax(frozen, i) == argmax(session, i) ? 1 : 0;
+            }
+            for (int i = 0; i < frozen.length; i++) {
+                maxDiff = Math.max(maxDiff, Math.abs(frozen[i] - session[i]));
+            }
+            double agreement = 100.0 * same / (frozen.length / 10);
+            System.out.printf("quantbridge digits tf: frozen .pb vs session: %.2f%% same class, max |dlogit| %.4f%n",
+                    agreement, maxDiff);
+            // BN folding changes rounding by ~1e-6, which can move a value to the next uint8 step.
+            assertTrue(agreement >= 99.0, "agreement " + agreement);
+            assertTrue(maxDiff <= 0.05, "max logit difference " + maxDiff);
+
+            byte[] before = Files.readAllBytes(files.frozenPb());
+            assertThrows(QuantBridgeException.class, () -> q.export(s, out, "digits", false, null));
+            assertArrayEquals(before, Files.readAllBytes(files.frozenPb()));
+        }
+    }
+
+    @Test
+    void errorsNameWhatIsWrongAndWriteNothing() throws Exception {
+        QuantConfig cfg = int8Config();
+        QuantConfig extra = QuantConfig.parse(cfg.toJson().replace("\"fc/MatMul\"", "\"head/MatMul\""));
+        QuantBridgeException e = assertThrows(QuantBridgeException.class, () -> q.optimize(extra, floatCkpt));
+        assertTrue(e.getMessage().contains("head/MatMul"), e.getMessage());
+
+        Path out = Files.createDirectory(tmp.resolve("bad_outputs"));
+        TfQuantizer wrongOutputs = new TfQuantizer(rt, new TfProject(List.of(), EX + ":build_graph", Map.of(),
+                "input:0", List.of("no_such_node")));
+        PythonException p = assertThrows(PythonException.class, () -> wrongOutputs.optimize(cfg, floatCkpt));
+        assertTrue(p.isType("ModelError") && p.getMessage().contains("'no_such_node'"), p.getMessage());
+        try (TfSession s = q.optimize(cfg, floatCkpt)) {
+            s.calibrate(EX + ":calibration_batches", Map.of(), 1, null);
+            assertThrows(IllegalArgumentException.class, () -> q.export(s, out, "bad-name", false, null));
+            Path missing = tmp.resolve("missing_dir");
+            QuantBridgeException dir = assertThrows(QuantBridgeException.class, () -> q.export(s, missing, "m", false, null));
+            assertTrue(dir.getMessage().contains("missing_dir"), dir.getMessage());
+            assertFalse(Files.exists(missing));
+        }
+        try (Stream<Path> left = Files.list(out)) {
+            assertFalse(left.findAny().isPresent(), "a failed export leaves nothing behind");
+        }
+    }
+
+    private static int argmax(float[] logits, int row) {
+        int best = 0;
+        for (int c = 1; c < 10; c++) {
+            if (logits[row * 10 + c] > logits[row * 10 + best]) {
+                best = c;
+            }
+        }
+        return best;
+    }
+}
