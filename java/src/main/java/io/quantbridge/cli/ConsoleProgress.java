@@ -3,6 +3,7 @@ package io.quantbridge.cli;
 import io.quantbridge.runtime.ProgressEvent;
 import io.quantbridge.runtime.ProgressListener;
 import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.util.Locale;
 import java.util.Map;
 import me.tongfei.progressbar.ProgressBar;
@@ -15,16 +16,20 @@ import me.tongfei.progressbar.ProgressBarStyle;
  */
 final class ConsoleProgress implements ProgressListener, AutoCloseable {
     private final boolean terminal;
-    private final PrintStream out;
+    private final PrintWriter out;
     private String phase;
     private ProgressBar bar;
     private long lastTenth = -1;
 
     ConsoleProgress(PrintStream out) {
+        this(new PrintWriter(out, true));
+    }
+
+    ConsoleProgress(PrintWriter out) {
         this(out, System.console() != null && !"dumb".equals(System.getenv("TERM")));
     }
 
-    ConsoleProgress(PrintStream out, boolean terminal) {
+    ConsoleProgress(PrintWriter out, boolean terminal) {
         this.out = out;
         this.terminal = terminal;
     }
@@ -54,6 +59,7 @@ final class ConsoleProgress implements ProgressListener, AutoCloseable {
         if (tenth != lastTenth) {
             lastTenth = tenth;
             out.printf(Locale.ROOT, "%-10s %d/%s %s%n", phase, e.current(), e.total() > 0 ? e.total() : "?", extra);
+            out.flush();
         }
     }
 

@@ -2,17 +2,26 @@ package io.quantbridge.cli;
 
 import io.quantbridge.QuantBridgeException;
 import io.quantbridge.runtime.PythonException;
+import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** Entry point of {@code ./quantbridge}. */
 @Command(name = "quantbridge", mixinStandardHelpOptions = true, version = "QuantBridge 0.1.0",
-        description = "Quantize existing PyTorch and TensorFlow models from Java.",
-        subcommands = {DoctorCommand.class, DemoCommand.class},
+        description = "Quantize existing PyTorch and TensorFlow models from Java, with your own model, data, "
+                + "training and evaluation functions.",
+        subcommands = {
+                ConfigCommand.class, CalibrateCommand.class, TrainCommand.class, ExportCommand.class,
+                InspectCommand.class, ReportCommand.class, SensitivityCommand.class,
+                DoctorCommand.class, DemoCommand.class},
+        footerHeading = "%nLauncher commands (./quantbridge only):%n",
+        footer = {"  setup    Create .venv (the pinned Python stack), build jep and the Java side.",
+                "  test     Run every test: Maven verify (JUnit and pytest)."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:a check failed (doctor, demo thresholds)",
-                "2:bad input (config, path, arguments)", "3:error in Python code (yours or the model's)",
+                "2:bad input (arguments, config, paths, files, module:function)",
+                "3:error in Python code (yours or the model's)",
                 "4:environment problem (run ./quantbridge setup)"})
 public final class Main {
     /** Exit code for bad input. */
@@ -22,7 +31,8 @@ public final class Main {
     /** Exit code for an environment problem. */
     public static final int EXIT_ENV = 4;
 
-    @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT, description = "Print Python tracebacks.")
+    @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
+            description = "On errors, print the Python traceback (and the Java stack trace).")
     boolean verbose;
 
     private Main() {
@@ -37,22 +47,31 @@ public final class Main {
     public static CommandLine commandLine() {
         Main app = new Main();
         CommandLine cl = new CommandLine(app);
+        cl.setCaseInsensitiveEnumValuesAllowed(true);
+        cl.setParameterExceptionHandler((ex, args) -> {
+            CommandLine c = ex.getCommandLine();
+            c.getErr().println("error: " + ex.getMessage() + " (see '" + c.getCommandSpec().qualifiedName()
+                    + " --help')");
+            c.getErr().flush();
+            return EXIT_INPUT;
+        });
         cl.setExecutionExceptionHandler((ex, line, parseResult) -> {
+            PrintWriter err = line.getErr();
             boolean verbose = app.verbose;
             if (ex instanceof PythonException p) {
-                line.getErr().println("error: " + p.getMessage());
+                err.println("error: " + p.getMessage() + (verbose ? "" : " (run with --verbose for the Python traceback)"));
                 if (verbose) {
-                    line.getErr().println(p.pythonTraceback());
-                } else {
-                    line.getErr().println("(run with --verbose for the Python traceback)");
+                    err.println(p.pythonTraceback());
                 }
+                err.flush();
                 return isInputError(p) ? EXIT_INPUT : EXIT_PYTHON;
             }
             if (ex instanceof QuantBridgeException || ex instanceof IllegalArgumentException) {
-                line.getErr().println("error: " + ex.getMessage());
+                err.println("error: " + ex.getMessage());
                 if (verbose) {
-                    ex.printStackTrace(line.getErr());
+                    ex.printStackTrace(err);
                 }
+                err.flush();
                 return ex.getMessage() != null && ex.getMessage().contains("quantbridge setup") ? EXIT_ENV : EXIT_INPUT;
             }
             throw ex;

@@ -83,14 +83,15 @@ public final class TfDigitsDemo {
 
             long t3 = System.nanoTime();
             TfExport files = q.export(qat, out, "digits_cnn", true, progress);
-            NDArray<?> x = (NDArray<?>) rt.call(EXAMPLE + ":test_inputs");
+            @SuppressWarnings("unchecked")
+            NDArray<float[]> x = (NDArray<float[]>) rt.call(EXAMPLE + ":test_inputs");
             long[] y = labels((NDArray<?>) ((Map<?, ?>) rt.call(EXAMPLE + ":load_data")).get("y_test"));
             long[] frozen = argmax((NDArray<?>) q.runFrozen(files.frozenPb(), x));
-            long[] session = argmax((NDArray<?>) qat.predict(x, "logits:0", true));
+            double agree = 100.0 * q.verify(qat, files, x).agreement();
             rows.add(new DemoRow("TensorFlow", "frozen .pb (weights int8 grid, BN folded)", percentEqual(frozen, y),
                     out.relativize(files.frozenPb()).toString(), size(files.frozenPb()), secs(t3)));
             notes.add(String.format(Locale.ROOT, "TensorFlow: frozen .pb agrees with the quantized session on %.2f%% of %d test "
-                    + "images; parameter file %s", percentEqual(frozen, session), y.length, files.paramFile()));
+                    + "images; parameter file %s", agree, y.length, files.paramFile()));
         }
         return new DemoResult(rows, notes);
     }

@@ -17,7 +17,6 @@ import java.util.Locale;
 import java.util.Map;
 import jep.NDArray;
 
-import static io.quantbridge.demo.DemoSupport.argmax;
 import static io.quantbridge.demo.DemoSupport.labels;
 import static io.quantbridge.demo.DemoSupport.mkdirs;
 import static io.quantbridge.demo.DemoSupport.percentEqual;
@@ -82,15 +81,15 @@ public final class TorchDigitsDemo {
                             out.relativize(files.floatOnnx()).toString(), size(files.floatOnnx()), exportSecs));
 
                     long t4 = System.nanoTime();
-                    NDArray<?> x = (NDArray<?>) rt.call(EXAMPLE + ":test_inputs");
+                    @SuppressWarnings("unchecked")
+                    NDArray<float[]> x = (NDArray<float[]>) rt.call(EXAMPLE + ":test_inputs");
                     long[] labels = labels((NDArray<?>) rt.call(EXAMPLE + ":test_labels"));
-                    long[] fakeQuantPred = argmax((NDArray<?>) rt.call(EXAMPLE + ":predict", qat.handle(), x));
                     long[] int8Pred;
                     try (OrtSessionRunner ort = new OrtSessionRunner(files.int8Onnx())) {
-                        int8Pred = ort.predictArgmax((float[]) x.getData(), toLong(x.getDimensions()));
+                        int8Pred = ort.predictArgmax(x.getData(), toLong(x.getDimensions()));
                     }
                     double int8Acc = percentEqual(int8Pred, labels);
-                    double agree = percentEqual(int8Pred, fakeQuantPred);
+                    double agree = 100.0 * q.verify(qat, files, x).agreement();
                     rows.add(new DemoRow("PyTorch", "INT8 QDQ ONNX in ONNX Runtime (Java)", int8Acc,
                             out.relativize(files.int8Onnx()).toString(), size(files.int8Onnx()), secs(t4)));
                     notes.add(String.format(Locale.ROOT, "PyTorch: INT8 ONNX agrees with the fake-quant model on %.2f%% of %d test images; "

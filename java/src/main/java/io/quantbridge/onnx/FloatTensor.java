@@ -26,6 +26,11 @@ public record FloatTensor(float[] data, long[] shape) {
         }
     }
 
+    /** A tensor from data and {@code int} dimensions (as numpy arrays arrive through JEP). */
+    public static FloatTensor of(float[] data, int[] dims) {
+        return new FloatTensor(data, Arrays.stream(dims).asLongStream().toArray());
+    }
+
     /** The shape (a copy). */
     @Override
     public long[] shape() {

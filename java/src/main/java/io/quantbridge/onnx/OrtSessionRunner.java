@@ -210,14 +210,33 @@ public final class OrtSessionRunner implements AutoCloseable {
      */
     public static Comparison compare(OrtSessionRunner a, OrtSessionRunner b, List<Map<String, FloatTensor>> inputs)
             throws QuantBridgeException {
+        List<FloatTensor> xs = new java.util.ArrayList<>();
+        List<FloatTensor> ys = new java.util.ArrayList<>();
+        for (Map<String, FloatTensor> in : inputs) {
+            xs.add(a.run(in).get(a.outputNames().get(0)));
+            ys.add(b.run(in).get(b.outputNames().get(0)));
+        }
+        return compare(xs, ys);
+    }
+
+    /**
+     * Compares two models' outputs given as tensors (pairwise, same shapes): argmax agreement
+     * over the last dimension and absolute differences.
+     *
+     * @throws IllegalArgumentException if the shapes differ
+     */
+    public static Comparison compare(List<FloatTensor> as, List<FloatTensor> bs) {
+        if (as.size() != bs.size()) {
+            throw new IllegalArgumentException("compare needs as many outputs on both sides, got " + as.size() + " and " + bs.size());
+        }
         long rows = 0;
         long agree = 0;
         long values = 0;
         double max = 0;
         double sum = 0;
-        for (Map<String, FloatTensor> in : inputs) {
-            FloatTensor x = a.run(in).get(a.outputNames().get(0));
-            FloatTensor y = b.run(in).get(b.outputNames().get(0));
+        for (int k = 0; k < as.size(); k++) {
+            FloatTensor x = as.get(k);
+            FloatTensor y = bs.get(k);
             if (!java.util.Arrays.equals(x.shape(), y.shape())) {
                 throw new IllegalArgumentException("output shapes differ: " + java.util.Arrays.toString(x.shape())
                         + " vs " + java.util.Arrays.toString(y.shape()) + "; expected the same model interface");

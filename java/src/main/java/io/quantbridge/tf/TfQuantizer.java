@@ -4,6 +4,8 @@ import io.quantbridge.QuantBridgeException;
 import io.quantbridge.config.LayerInfo;
 import io.quantbridge.config.QuantConfig;
 import io.quantbridge.export.StagedOutput;
+import io.quantbridge.onnx.FloatTensor;
+import io.quantbridge.onnx.OrtSessionRunner;
 import io.quantbridge.params.ModelInfo;
 import io.quantbridge.params.ParamFile;
 import io.quantbridge.params.QuantParams;
@@ -16,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
+import jep.NDArray;
 
 /**
  * The seed's TensorFlow workflow, Java-typed: the user's graph builder runs in sessions opened
@@ -143,6 +146,19 @@ public final class TfQuantizer {
             progress.onEvent(new ProgressEvent("export", 3, 3, Map.of()));
             return new TfExport(out.target(pbName), out.target(paramName), params);
         }
+    }
+
+    /**
+     * Runs the frozen {@code .pb} and the quantized session (quant_flag=1, inference) on {@code x}
+     * and compares their first outputs.
+     */
+    public OrtSessionRunner.Comparison verify(TfSession quantized, TfExport files, NDArray<float[]> x)
+            throws QuantBridgeException {
+        NDArray<?> frozen = (NDArray<?>) runFrozen(files.frozenPb(), x);
+        String output = project.outputs().get(0);
+        NDArray<?> session = (NDArray<?>) quantized.predict(x, output.contains(":") ? output : output + ":0", true);
+        return OrtSessionRunner.compare(List.of(FloatTensor.of((float[]) frozen.getData(), frozen.getDimensions())),
+                List.of(FloatTensor.of((float[]) session.getData(), session.getDimensions())));
     }
 
     /** Runs a frozen {@code .pb} on {@code x} in a fresh graph and returns the first output. */

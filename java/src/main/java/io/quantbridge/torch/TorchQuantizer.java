@@ -6,7 +6,9 @@ import io.quantbridge.config.LayerInfo;
 import io.quantbridge.config.QuantConfig;
 import io.quantbridge.export.StagedOutput;
 import io.quantbridge.io.AtomicFiles;
+import io.quantbridge.onnx.FloatTensor;
 import io.quantbridge.onnx.OnnxModels;
+import io.quantbridge.onnx.OrtSessionRunner;
 import io.quantbridge.onnx.QdqBuilder;
 import io.quantbridge.params.ParamFile;
 import io.quantbridge.params.QuantParams;
@@ -19,6 +21,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
+import jep.NDArray;
 
 /**
  * The seed's PyTorch workflow, Java-typed: generate the config, optimize (insert fake quant),
@@ -142,6 +145,23 @@ public final class TorchQuantizer {
             progress.onEvent(new ProgressEvent("export", 3, 3, Map.of()));
             return new TorchExport(out.target(onnxName), out.target(int8Name), out.target(paramName), params);
         }
+    }
+
+    /**
+     * Runs the exported INT8 QDQ ONNX in ONNX Runtime (Java) on {@code x} and compares it with the
+     * fake-quant model in Python on the same input.
+     *
+     * @param x a batch for the model's single input, e.g. from the user's data
+     */
+    public OrtSessionRunner.Comparison verify(QuantModel qm, TorchExport files, NDArray<float[]> x)
+            throws QuantBridgeException {
+        NDArray<?> fq = (NDArray<?>) rt.call("quantbridge.torch:fake_quant_predict", qm.handle(), x);
+        FloatTensor expected = FloatTensor.of((float[]) fq.getData(), fq.getDimensions());
+        FloatTensor got;
+        try (OrtSessionRunner ort = new OrtSessionRunner(files.int8Onnx())) {
+            got = ort.run(x.getData(), FloatTensor.of(x.getData(), x.getDimensions()).shape());
+        }
+        return OrtSessionRunner.compare(List.of(got), List.of(expected));
     }
 
     @SuppressWarnings("unchecked")

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.quantbridge.QuantBridgeException;
 import io.quantbridge.config.QuantConfig;
+import io.quantbridge.onnx.OrtSessionRunner;
 import io.quantbridge.params.LayerParams;
 import io.quantbridge.params.ParamFile;
 import io.quantbridge.params.QuantParams;
@@ -114,23 +115,14 @@ class TfQuantizerTest {
             assertEquals("tensorflow", written.framework().toString().toLowerCase(java.util.Locale.ROOT));
             assertEquals(List.of("logits"), written.model().outputs());
 
-            NDArray<?> x = (NDArray<?>) rt.call(EX + ":test_inputs");
-            float[] frozen = (float[]) ((NDArray<?>) q.runFrozen(files.frozenPb(), x)).getData();
-            float[] session = (float[]) ((NDArray<?>) s.predict(x, "logits:0", true)).getData();
-            int same = 0;
-            double maxDiff = 0;
-            for (int i = 0; i < frozen.length / 10; i++) {
-                same += argmax(frozen, i) == argmax(session, i) ? 1 : 0;
-            }
-            for (int i = 0; i < frozen.length; i++) {
-                maxDiff = Math.max(maxDiff, Math.abs(frozen[i] - session[i]));
-            }
-            double agreement = 100.0 * same / (frozen.length / 10);
+            @SuppressWarnings("unchecked")
+            NDArray<float[]> x = (NDArray<float[]>) rt.call(EX + ":test_inputs");
+            OrtSessionRunner.Comparison c = q.verify(s, files, x);
             System.out.printf("quantbridge digits tf: frozen .pb vs session: %.2f%% same class, max |dlogit| %.4f%n",
-                    agreement, maxDiff);
+                    100 * c.agreement(), c.maxAbsDiff());
             // BN folding changes rounding by ~1e-6, which can move a value to the next uint8 step.
-            assertTrue(agreement >= 99.0, "agreement " + agreement);
-            assertTrue(maxDiff <= 0.05, "max logit difference " + maxDiff);
+            assertTrue(c.agreement() >= 0.99, "agreement " + c.agreement());
+            assertTrue(c.maxAbsDiff() <= 0.05, "max logit difference " + c.maxAbsDiff());
 
             byte[] before = Files.readAllBytes(files.frozenPb());
             assertThrows(QuantBridgeException.class, () -> q.export(s, out, "digits", false, null));
@@ -161,15 +153,5 @@ class TfQuantizerTest {
         try (Stream<Path> left = Files.list(out)) {
             assertFalse(left.findAny().isPresent(), "a failed export leaves nothing behind");
         }
-    }
-
-    private static int argmax(float[] logits, int row) {
-        int best = 0;
-        for (int c = 1; c < 10; c++) {
-            if (logits[row * 10 + c] > logits[row * 10 + best]) {
-                best = c;
-            }
-        }
-        return best;
     }
 }

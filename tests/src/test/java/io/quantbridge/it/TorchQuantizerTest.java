@@ -150,21 +150,13 @@ class TorchQuantizerTest {
                 assertEquals(OnnxModels.sha256(files.floatOnnx()), written.model().sha256());
                 assertEquals(4, written.quantizedLayers().size());
 
-                NDArray<?> x = (NDArray<?>) rt.call(EX + ":test_inputs");
-                long[] shape = {x.getDimensions()[0], x.getDimensions()[1], x.getDimensions()[2], x.getDimensions()[3]};
-                NDArray<?> fq = (NDArray<?>) rt.call(EX + ":predict", qat.handle(), x);
-                long[] expected = argmax((float[]) fq.getData(), 10);
-                long[] got;
-                try (OrtSessionRunner ort = new OrtSessionRunner(files.int8Onnx())) {
-                    got = ort.predictArgmax((float[]) x.getData(), shape);
-                }
-                int same = 0;
-                for (int i = 0; i < got.length; i++) {
-                    same += got[i] == expected[i] ? 1 : 0;
-                }
-                double agreement = 100.0 * same / got.length;
-                System.out.printf("quantbridge digits torch: INT8 ONNX agrees with fake quant on %.2f%% of %d%n", agreement, got.length);
-                assertTrue(agreement >= 99.0, "agreement " + agreement);
+                @SuppressWarnings("unchecked")
+                NDArray<float[]> x = (NDArray<float[]>) rt.call(EX + ":test_inputs");
+                OrtSessionRunner.Comparison c = q.verify(qat, files, x);
+                System.out.printf("quantbridge digits torch: INT8 ONNX vs fake quant: %.2f%% same class of %d, "
+                        + "max |dlogit| %.4f%n", 100 * c.agreement(), c.rows(), c.maxAbsDiff());
+                assertEquals(360, c.rows());
+                assertTrue(c.agreement() >= 0.99, "agreement " + c.agreement());
 
                 byte[] before = Files.readAllBytes(files.int8Onnx());
                 QuantBridgeException again = assertThrows(QuantBridgeException.class,
@@ -201,19 +193,5 @@ class TorchQuantizerTest {
             assertTrue(e.getMessage().contains("no_such_dir") && e.getMessage().contains("does not exist"), e.getMessage());
             assertFalse(Files.exists(missing));
         }
-    }
-
-    private static long[] argmax(float[] logits, int classes) {
-        long[] out = new long[logits.length / classes];
-        for (int i = 0; i < out.length; i++) {
-            int best = 0;
-            for (int c = 1; c < classes; c++) {
-                if (logits[i * classes + c] > logits[i * classes + best]) {
-                    best = c;
-                }
-            }
-            out[i] = best;
-        }
-        return out;
     }
 }

@@ -1,0 +1,69 @@
+package io.quantbridge.cli;
+
+import io.quantbridge.config.Framework;
+import io.quantbridge.config.QuantConfig;
+import io.quantbridge.project.ProjectSpec;
+import io.quantbridge.project.StepResult;
+import io.quantbridge.project.Workflow;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code quantbridge export}: the final model files and the parameter file. */
+@Command(name = "export", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Export the final model from the config and a saved quant state (calibrated or trained), "
+                + "all files or none:",
+                "PyTorch: NAME.onnx (BatchNorm folded, weights on their int8 grid), NAME_int8.onnx (INT8 "
+                        + "QuantizeLinear/DequantizeLinear) and NAME_quant_param.json.",
+                "TensorFlow: NAME.pb (frozen) and NAME_quant_param.json."})
+final class ExportCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE", description = "The quantization config.")
+    Path config;
+
+    @Mixin
+    ProjectOptions project;
+
+    @Option(names = "--from", required = true, paramLabel = "STATE",
+            description = "The calibrated or trained state (PyTorch .pth, TensorFlow checkpoint prefix).")
+    Path from;
+
+    @Option(names = {"-o", "--out"}, paramLabel = "DIR", defaultValue = ".",
+            description = "An existing output directory (default: the current directory).")
+    Path out;
+
+    @Option(names = "--name", paramLabel = "NAME", defaultValue = "model",
+            description = "File name stem: letters, digits, underscores (default: ${DEFAULT-VALUE}).")
+    String name;
+
+    @Option(names = "--force", description = "Replace existing files of the same names.")
+    boolean force;
+
+    @Option(names = "--eval", paramLabel = "MODULE:FUNCTION",
+            description = "Your evaluation function, returning an accuracy: printed for the quantized model being exported.")
+    String eval;
+
+    @Mixin
+    ReportOptions reportOptions;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!name.matches("[A-Za-z0-9_]+")) {
+            throw new IllegalArgumentException("--name '" + name + "': use only letters, digits and underscores");
+        }
+        QuantConfig cfg = QuantConfig.read(config);
+        Framework fw = ProjectSpec.resolveFramework(project.asked(), cfg);
+        ProjectSpec projectSpec = project.spec(fw);
+        Workflow.Export request = new Workflow.Export(from, out, name, force, eval, reportOptions.request());
+        StepResult r = CliRun.run(spec, projectSpec, (wf, rt) -> wf.export(cfg, request));
+        spec.commandLine().getOut().printf("exported %d of %d layers quantized%n", r.quantizedLayers(), r.layers());
+        CliRun.print(spec, r, eval);
+        return 0;
+    }
+}

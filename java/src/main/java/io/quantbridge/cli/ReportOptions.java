@@ -1,0 +1,51 @@
+package io.quantbridge.cli;
+
+import io.quantbridge.project.UserArgs;
+import io.quantbridge.project.Workflow;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import picocli.CommandLine.Option;
+
+/** {@code --report DIR} and the data it is computed on; shared by train and export. */
+final class ReportOptions {
+    @Option(names = "--report", paramLabel = "DIR",
+            description = "Also write the per-layer report (report.json, report.html) into this existing directory; "
+                    + "needs --data.")
+    Path report;
+
+    @Option(names = {"-d", "--data"}, paramLabel = "MODULE:FUNCTION",
+            description = "With --report: your data function, returning an iterable of batches for the statistics.")
+    String data;
+
+    @Option(names = "--data-arg", paramLabel = "KEY=VALUE", description = "Keyword argument for the data function (repeatable).")
+    Map<String, String> dataArgs = new LinkedHashMap<>();
+
+    @Option(names = {"-n", "--batches"}, paramLabel = "N", defaultValue = "0",
+            description = "With --report: at most N batches (default: all).")
+    int batches;
+
+    /**
+     * The report request, or null without {@code --report}.
+     *
+     * @throws IllegalArgumentException if {@code --report} lacks {@code --data}, or {@code --batches} is negative
+     */
+    Workflow.Report request() {
+        if (report == null) {
+            return null;
+        }
+        return request(report, data, dataArgs, batches);
+    }
+
+    /** A report request into {@code dir} over the data function's batches. */
+    static Workflow.Report request(Path dir, String data, Map<String, String> dataArgs, int batches) {
+        if (data == null) {
+            throw new IllegalArgumentException("--report needs --data MODULE:FUNCTION: the batches the per-layer "
+                    + "statistics are computed on");
+        }
+        if (batches < 0) {
+            throw new IllegalArgumentException("--batches " + batches + ": expected 0 (all) or a positive count");
+        }
+        return new Workflow.Report(dir, data, UserArgs.parse(dataArgs, "--data-arg"), batches);
+    }
+}

@@ -1,0 +1,23 @@
+package io.quantbridge.project;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * What one step produced.
+ *
+ * @param files the files written (a TensorFlow checkpoint is listed by its prefix)
+ * @param batches calibration batches seen, or -1 for other steps
+ * @param trainResult what the user's training function returned (null for other steps)
+ * @param floatAccuracy the {@code --eval} result on the float model, or null when not measured
+ * @param quantAccuracy the {@code --eval} result on the quantized model, or null when not measured
+ * @param quantizedLayers layers not at {@code float} in the config
+ * @param layers layers in the config
+ */
+public record StepResult(List<Path> files, long batches, Object trainResult, Double floatAccuracy,
+                         Double quantAccuracy, int quantizedLayers, int layers) {
+    /** Copies the file list. */
+    public StepResult {
+        files = List.copyOf(files);
+    }
+}

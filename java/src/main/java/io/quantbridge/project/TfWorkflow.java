@@ -1,0 +1,209 @@
+package io.quantbridge.project;
+
+import io.quantbridge.QuantBridgeException;
+import io.quantbridge.config.Framework;
+import io.quantbridge.config.QuantConfig;
+import io.quantbridge.runtime.ProgressListener;
+import io.quantbridge.runtime.PyHandle;
+import io.quantbridge.runtime.PythonRuntime;
+import io.quantbridge.tf.TfExport;
+import io.quantbridge.tf.TfQuantizer;
+import io.quantbridge.tf.TfSession;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The TensorFlow steps: the user's graph builder builds the float graph in each new session; the
+ * seed's {@code quant_flag} / {@code is_train_flag} placeholders are added by the rewrite and
+ * their names put in {@code info} for the user's functions.
+ */
+final class TfWorkflow implements Workflow {
+    private static final String CLI = "quantbridge._cli_support:";
+    private final PythonRuntime rt;
+    private final ProjectSpec spec;
+    private final ProgressListener progress;
+    private TfQuantizer quantizer;
+
+    TfWorkflow(PythonRuntime rt, ProjectSpec spec, ProgressListener progress) {
+        this.rt = rt;
+        this.spec = spec;
+        this.progress = progress;
+    }
+
+    @Override
+    public QuantConfig generateConfig(String inputShape) throws QuantBridgeException {
+        if (inputShape != null) {
+            throw new IllegalArgumentException("--input-shape is for PyTorch models; a TensorFlow config has no "
+                    + "input_shape (the graph's placeholders define it): drop the option");
+        }
+        return quantizer().generateConfig();
+    }
+
+    @Override
+    public StepResult calibrate(QuantConfig config, Calibrate r) throws QuantBridgeException {
+        config.validate();
+        ProjectFiles.checkCheckpointOutput(r.out(), r.force(), "--out");
+        if (r.floatWeights() == null) {
+            throw new IllegalArgumentException("TensorFlow calibration needs the float weights: pass --checkpoint "
+                    + "PREFIX (the float model's checkpoint, e.g. float.ckpt)");
+        }
+        Path floatCkpt = ProjectFiles.checkpointPrefix(r.floatWeights(), "--checkpoint");
+        Targets.check(rt, r.dataFunction(), "--data");
+        checkEval(r.evalFunction());
+        Reports.check(rt, r.report(), r.force());
+        try (TfSession s = quantizer().optimize(config, floatCkpt)) {
+            Double floatAcc = evaluate(s, r.evalFunction(), false);
+            Map<String, Object> kwargs = Map.of("target", r.dataFunction(), "kwargs", r.dataArgs(), "limit", r.batches());
+            long n = s.calibrate(CLI + "limited_batches", kwargs, r.batches(), progress);
+            Double quantAcc = evaluate(s, r.evalFunction(), true);
+            List<Path> files = new ArrayList<>(List.of(s.save(r.out())));
+            files.addAll(report(s, config, r.report(), r.force(), "calibrated", floatAcc, quantAcc));
+            return new StepResult(files, n, null, floatAcc, quantAcc, Workflow.quantizedLayers(config),
+                    config.layers().size());
+        }
+    }
+
+    @Override
+    public StepResult train(QuantConfig config, Train r) throws QuantBridgeException {
+        config.validate();
+        ProjectFiles.checkCheckpointOutput(r.out(), r.force(), "--out");
+        Path from = r.from() == null ? null : ProjectFiles.checkpointPrefix(r.from(), "--from");
+        Path floatCkpt = null;
+        if (from == null) {
+            if (r.floatWeights() == null) {
+                throw new IllegalArgumentException("TensorFlow retraining starts from weights: pass --from PREFIX (a "
+                        + "calibrated checkpoint) or --checkpoint PREFIX (the float checkpoint)");
+            }
+            floatCkpt = ProjectFiles.checkpointPrefix(r.floatWeights(), "--checkpoint");
+        }
+        Targets.check(rt, r.trainFunction(), "--train");
+        checkEval(r.evalFunction());
+        Reports.check(rt, r.report(), r.force());
+        try (TfSession s = quantizer().optimize(config, floatCkpt)) {
+            if (from != null) {
+                s.restore(from);
+            }
+            Map<String, Object> kwargs = new LinkedHashMap<>();
+            kwargs.put("quant_flag", 1);
+            kwargs.put("is_train_flag", true);
+            kwargs.putAll(r.trainArgs());
+            Object returned = s.call(r.trainFunction(), kwargs, "train", progress);
+            Double quantAcc = evaluate(s, r.evalFunction(), true);
+            List<Path> files = new ArrayList<>(List.of(s.save(r.out())));
+            files.addAll(report(s, config, r.report(), r.force(), "trained", null, quantAcc));
+            return new StepResult(files, -1, returned, null, quantAcc, Workflow.quantizedLayers(config),
+                    config.layers().size());
+        }
+    }
+
+    @Override
+    public StepResult export(QuantConfig config, Export r) throws QuantBridgeException {
+        config.validate();
+        ProjectFiles.checkOutputs(r.outDir(), List.of(r.name() + ".pb", r.name() + "_quant_param.json"), r.force(), "--out");
+        Path from = ProjectFiles.checkpointPrefix(r.from(), "--from");
+        checkEval(r.evalFunction());
+        Reports.check(rt, r.report(), r.force());
+        TfQuantizer q = quantizer();
+        try (TfSession s = q.optimize(config, null)) {
+            s.restore(from);
+            Double quantAcc = evaluate(s, r.evalFunction(), true);
+            TfExport exported = q.export(s, r.outDir(), r.name(), r.force(), progress);
+            List<Path> files = new ArrayList<>(List.of(exported.frozenPb(), exported.paramFile()));
+            files.addAll(report(s, config, r.report(), r.force(), "exported", null, quantAcc));
+            return new StepResult(files, -1, null, null, quantAcc, Workflow.quantizedLayers(config), config.layers().size());
+        }
+    }
+
+    @Override
+    public StepResult report(QuantConfig config, Path from, Report report, boolean force, String evalFunction)
+            throws QuantBridgeException {
+        config.validate();
+        Path prefix = ProjectFiles.checkpointPrefix(from, "--from");
+        checkEval(evalFunction);
+        Reports.check(rt, report, force);
+        try (TfSession s = quantizer().optimize(config, null)) {
+            s.restore(prefix);
+            Double quantAcc = evaluate(s, evalFunction, true);
+            List<Path> files = report(s, config, report, force, "quantized", null, quantAcc);
+            return new StepResult(files, -1, null, null, quantAcc, Workflow.quantizedLayers(config), config.layers().size());
+        }
+    }
+
+    private List<Path> report(TfSession s, QuantConfig config, Report report, boolean force, String stage,
+                              Double floatAcc, Double quantAcc) throws QuantBridgeException {
+        if (report == null) {
+            return List.of();
+        }
+        Object stats;
+        try (PyHandle batches = Reports.batches(rt, report.dataFunction(), report.dataArgs(), report.batches(), progress);
+             PyHandle sess = (PyHandle) rt.getAttr(s.handle(), "sess")) {
+            stats = rt.call("quantbridge.analysis:tf_layer_stats", List.of(sess, batches, quantizer.project().input()),
+                    Map.of(), progress);
+        }
+        return Reports.write(report, force, Framework.TENSORFLOW, config, stage, stats, floatAcc, quantAcc);
+    }
+
+    /** The quantizer, with the input and output names from the options or the builder's dict. */
+    private TfQuantizer quantizer() throws QuantBridgeException {
+        if (quantizer != null) {
+            return quantizer;
+        }
+        String input = spec.input();
+        List<String> outputs = new ArrayList<>(spec.outputs());
+        if (input == null || outputs.isEmpty()) {
+            Object info = rt.call(CLI + "tf_graph_info", spec.model(), spec.modelArgs());
+            Map<?, ?> names = info instanceof Map<?, ?> m ? m : Map.of();
+            if (input == null) {
+                input = names.get("input") instanceof String s ? s : null;
+                if (input == null) {
+                    throw new QuantBridgeException("the graph builder " + spec.model() + " returned " + describe(info)
+                            + " without an 'input' entry; return {'input': x.name, 'output': logits.name, ...} or pass "
+                            + "--input-name TENSOR");
+                }
+            }
+            if (outputs.isEmpty()) {
+                Object out = names.containsKey("output") ? names.get("output") : names.get("outputs");
+                if (out instanceof String s) {
+                    outputs.add(s);
+                } else if (out instanceof List<?> l) {
+                    l.forEach(o -> outputs.add(String.valueOf(o)));
+                }
+                if (outputs.isEmpty()) {
+                    throw new QuantBridgeException("the graph builder " + spec.model() + " returned " + describe(info)
+                            + " without an 'output' entry; return {'input': x.name, 'output': logits.name, ...} or "
+                            + "pass --output-name NODE");
+                }
+            }
+        }
+        quantizer = new TfQuantizer(rt, spec.tfProject(input, outputs.stream().map(TfWorkflow::nodeName).toList()));
+        return quantizer;
+    }
+
+    private static String describe(Object info) {
+        return info instanceof Map<?, ?> m ? "a dict with keys " + m.keySet() : "no dict";
+    }
+
+    /** The node name of a tensor name ({@code logits:0} to {@code logits}). */
+    static String nodeName(String tensor) {
+        int colon = tensor.lastIndexOf(':');
+        return colon > 0 && tensor.substring(colon + 1).matches("\\d+") ? tensor.substring(0, colon) : tensor;
+    }
+
+    private void checkEval(String evalFunction) throws QuantBridgeException {
+        if (evalFunction != null) {
+            Targets.check(rt, evalFunction, "--eval");
+        }
+    }
+
+    private Double evaluate(TfSession s, String evalFunction, boolean quantized) throws QuantBridgeException {
+        if (evalFunction == null) {
+            return null;
+        }
+        Object v = s.call(evalFunction, Map.of("quant_flag", quantized ? 1 : 0, "is_train_flag", false), "evaluate",
+                progress);
+        return Accuracy.of(v, evalFunction);
+    }
+}

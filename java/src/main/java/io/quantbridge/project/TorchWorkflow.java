@@ -1,0 +1,183 @@
+package io.quantbridge.project;
+
+import io.quantbridge.QuantBridgeException;
+import io.quantbridge.config.Framework;
+import io.quantbridge.config.InputShape;
+import io.quantbridge.config.QuantConfig;
+import io.quantbridge.runtime.ProgressListener;
+import io.quantbridge.runtime.PyHandle;
+import io.quantbridge.runtime.PythonRuntime;
+import io.quantbridge.torch.QuantModel;
+import io.quantbridge.torch.TorchExport;
+import io.quantbridge.torch.TorchQuantizer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/** The PyTorch steps: the user's factory gives fresh float models, their functions do the rest. */
+final class TorchWorkflow implements Workflow {
+    private static final String CLI = "quantbridge._cli_support:";
+    private final PythonRuntime rt;
+    private final ProgressListener progress;
+    private final TorchQuantizer quantizer;
+
+    TorchWorkflow(PythonRuntime rt, ProjectSpec spec, ProgressListener progress) throws QuantBridgeException {
+        this.rt = rt;
+        this.progress = progress;
+        this.quantizer = new TorchQuantizer(rt, spec.torchProject());
+    }
+
+    @Override
+    public QuantConfig generateConfig(String inputShape) throws QuantBridgeException {
+        if (inputShape == null) {
+            throw new IllegalArgumentException("PyTorch needs the deployed input shape: pass --input-shape, "
+                    + "e.g. --input-shape x:1,3,224,224");
+        }
+        InputShape.parse(inputShape);
+        try (PyHandle model = quantizer.newFloatModel()) {
+            return quantizer.generateConfig(model, inputShape);
+        }
+    }
+
+    @Override
+    public StepResult calibrate(QuantConfig config, Calibrate r) throws QuantBridgeException {
+        config.validate();
+        ProjectFiles.checkOutput(r.out(), r.force(), "--out");
+        if (r.floatWeights() != null) {
+            ProjectFiles.requireFile(r.floatWeights(), "--weights");
+        }
+        Targets.check(rt, r.dataFunction(), "--data");
+        checkEval(r.evalFunction());
+        Reports.check(rt, r.report(), r.force());
+        try (PyHandle model = quantizer.newFloatModel()) {
+            config.validateAgainst(quantizer.layers(model));
+            loadFloat(model, r.floatWeights());
+            Double floatAcc = evaluate(model, r.evalFunction());
+            try (QuantModel qm = quantizer.optimize(model, config)) {
+                long n;
+                try (PyHandle batches = Reports.batches(rt, r.dataFunction(), r.dataArgs(), r.batches(), progress)) {
+                    n = qm.calibrate(batches, r.batches(), progress);
+                }
+                Double quantAcc = evaluate(qm.handle(), r.evalFunction());
+                qm.saveState(r.out());
+                List<Path> files = new ArrayList<>(List.of(r.out()));
+                files.addAll(report(qm, config, r.report(), r.force(), "calibrated", floatAcc, quantAcc));
+                return new StepResult(files, n, null, floatAcc, quantAcc, Workflow.quantizedLayers(config),
+                        config.layers().size());
+            }
+        }
+    }
+
+    @Override
+    public StepResult train(QuantConfig config, Train r) throws QuantBridgeException {
+        config.validate();
+        ProjectFiles.checkOutput(r.out(), r.force(), "--out");
+        if (r.from() != null) {
+            ProjectFiles.requireFile(r.from(), "--from");
+        } else if (r.floatWeights() != null) {
+            ProjectFiles.requireFile(r.floatWeights(), "--weights");
+        }
+        Targets.check(rt, r.trainFunction(), "--train");
+        checkEval(r.evalFunction());
+        Reports.check(rt, r.report(), r.force());
+        try (PyHandle model = quantizer.newFloatModel()) {
+            config.validateAgainst(quantizer.layers(model));
+            if (r.from() == null) {
+                loadFloat(model, r.floatWeights());
+            }
+            try (QuantModel qm = quantizer.optimize(model, config)) {
+                if (r.from() != null) {
+                    rt.call(CLI + "load_quant_state", qm.handle(), r.from().toString());
+                }
+                Object returned = qm.train(r.trainFunction(), r.trainArgs(), progress);
+                Double quantAcc = evaluate(qm.handle(), r.evalFunction());
+                qm.saveState(r.out());
+                List<Path> files = new ArrayList<>(List.of(r.out()));
+                files.addAll(report(qm, config, r.report(), r.force(), "trained", null, quantAcc));
+                return new StepResult(files, -1, returned, null, quantAcc, Workflow.quantizedLayers(config),
+                        config.layers().size());
+            }
+        }
+    }
+
+    @Override
+    public StepResult export(QuantConfig config, Export r) throws QuantBridgeException {
+        config.validate();
+        String name = r.name();
+        ProjectFiles.checkOutputs(r.outDir(), List.of(name + ".onnx", name + "_int8.onnx", name + "_quant_param.json"),
+                r.force(), "--out");
+        ProjectFiles.requireFile(r.from(), "--from");
+        checkEval(r.evalFunction());
+        Reports.check(rt, r.report(), r.force());
+        try (QuantModel qm = load(config, r.from())) {
+            Double quantAcc = evaluate(qm.handle(), r.evalFunction());
+            TorchExport exported = quantizer.export(qm, r.outDir(), name, r.force(), progress);
+            List<Path> files = new ArrayList<>(List.of(exported.floatOnnx(), exported.int8Onnx(), exported.paramFile()));
+            files.addAll(report(qm, config, r.report(), r.force(), "exported", null, quantAcc));
+            return new StepResult(files, -1, null, null, quantAcc, Workflow.quantizedLayers(config), config.layers().size());
+        }
+    }
+
+    @Override
+    public StepResult report(QuantConfig config, Path from, Report report, boolean force, String evalFunction)
+            throws QuantBridgeException {
+        config.validate();
+        ProjectFiles.requireFile(from, "--from");
+        checkEval(evalFunction);
+        Reports.check(rt, report, force);
+        try (QuantModel qm = load(config, from)) {
+            Double quantAcc = evaluate(qm.handle(), evalFunction);
+            List<Path> files = report(qm, config, report, force, "quantized", null, quantAcc);
+            return new StepResult(files, -1, null, null, quantAcc, Workflow.quantizedLayers(config), config.layers().size());
+        }
+    }
+
+    /** A fresh model from the factory, quantized as {@code config} says, with the saved state loaded. */
+    private QuantModel load(QuantConfig config, Path state) throws QuantBridgeException {
+        try (PyHandle model = quantizer.newFloatModel()) {
+            QuantModel qm = quantizer.optimize(model, config);
+            try {
+                rt.call(CLI + "load_quant_state", qm.handle(), state.toString());
+                return qm;
+            } catch (QuantBridgeException | RuntimeException e) {
+                qm.close();
+                throw e;
+            }
+        }
+    }
+
+    private List<Path> report(QuantModel qm, QuantConfig config, Report report, boolean force, String stage,
+                              Double floatAcc, Double quantAcc) throws QuantBridgeException {
+        if (report == null) {
+            return List.of();
+        }
+        Object stats;
+        try (PyHandle batches = Reports.batches(rt, report.dataFunction(), report.dataArgs(), report.batches(),
+                progress)) {
+            stats = rt.call("quantbridge.analysis:torch_layer_stats", List.of(qm.handle(), batches), Map.of(), progress);
+        }
+        return Reports.write(report, force, Framework.TORCH, config, stage, stats, floatAcc, quantAcc);
+    }
+
+    private void loadFloat(PyHandle model, Path weights) throws QuantBridgeException {
+        if (weights != null) {
+            rt.call(CLI + "load_float_weights", model, weights.toString());
+        }
+    }
+
+    private void checkEval(String evalFunction) throws QuantBridgeException {
+        if (evalFunction != null) {
+            Targets.check(rt, evalFunction, "--eval");
+        }
+    }
+
+    private Double evaluate(PyHandle model, String evalFunction) throws QuantBridgeException {
+        if (evalFunction == null) {
+            return null;
+        }
+        Object v = rt.call("quantbridge._java_support:call_user", List.of(evalFunction, List.of(model), Map.of(), "evaluate"),
+                Map.of(), progress);
+        return Accuracy.of(v, evalFunction);
+    }
+}

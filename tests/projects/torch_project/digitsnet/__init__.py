@@ -1,0 +1,1 @@
+"""A small PyTorch digits classifier: model, data, training and evaluation."""

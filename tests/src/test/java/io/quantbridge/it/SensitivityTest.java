@@ -1,0 +1,193 @@
+package io.quantbridge.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.quantbridge.cli.Main;
+import io.quantbridge.config.LayerEntry;
+import io.quantbridge.config.QuantConfig;
+import io.quantbridge.runtime.PyHandle;
+import io.quantbridge.runtime.PythonRuntime;
+import io.quantbridge.sensitivity.LayerSensitivity;
+import io.quantbridge.sensitivity.SensitivityAnalyzer;
+import io.quantbridge.sensitivity.SensitivityResult;
+import io.quantbridge.sensitivity.Target;
+import io.quantbridge.tf.TfProject;
+import io.quantbridge.tf.TfQuantizer;
+import io.quantbridge.torch.QuantModel;
+import io.quantbridge.torch.TorchProject;
+import io.quantbridge.torch.TorchQuantizer;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Automatic mixed precision through the real runtime, on {@code qb_fragile}: an MLP whose middle
+ * layer's input has one channel 1000x larger than the rest, so min-max int8 calibration of that
+ * layer destroys the model while the other layers quantize fine.
+ */
+class SensitivityTest {
+    private static final String FRAGILE = "fc2/MatMul";
+    private static final String MODEL = "qb_fragile:build_model";
+    private static final String DATA = "qb_fragile:calibration_batches";
+    private static final String EVAL = "qb_fragile:evaluate";
+    private static final String INT8 = "Quant_INT8-8";
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void theFragileLayerIsKeptInFloatAndTheConfigRoundTrips() throws Exception {
+        try (PythonRuntime rt = Runtimes.open()) {
+            TorchQuantizer q = new TorchQuantizer(rt, TorchProject.of(MODEL));
+            QuantConfig start;
+            SensitivityResult r;
+            try (PyHandle model = q.newFloatModel()) {
+                start = q.generateConfig(model, "x:1,64");
+                start.quantizeAll(INT8);
+                try (QuantModel qm = q.optimize(model, start)) {
+                    qm.calibrate(DATA, Map.of(), 0, null);
+                    r = SensitivityAnalyzer.forTorch(q, qm, DATA, EVAL, Target.maxDrop(0.5));
+                    assertTrue(qm.config().layers().stream().allMatch(LayerEntry::isQuantized), "input config changed");
+                }
+            }
+            System.out.print(r.table());
+            assertEquals("torch", r.framework());
+            assertEquals(List.of("fc1/MatMul", FRAGILE, "fc3/MatMul"),
+                    r.layers().stream().map(LayerSensitivity::name).toList());
+            assertEquals(List.of(FRAGILE), r.floatLayers());
+            assertTrue(r.targetMet(), r.note());
+            assertEquals(FRAGILE, r.worstFirst().get(0).name());
+            assertTrue(r.quantizedBaseline().eval() < 50.0, "all int8 should be destroyed: " + r.quantizedBaseline());
+            assertTrue(r.floatBaseline().eval() - r.chosen().eval() <= 0.5, r.chosen().format());
+            assertTrue(Double.isInfinite(r.floatBaseline().sqnrDb()));
+            assertTrue(r.table().contains(FRAGILE) && r.table().contains(": met"), r.table());
+
+            assertEquals("float", r.config().layer(FRAGILE).orElseThrow().strategy());
+            assertEquals(INT8, r.config().layer("fc1/MatMul").orElseThrow().strategy());
+            assertEquals(INT8, r.config().layer("fc3/MatMul").orElseThrow().strategy());
+            assertEquals(start.inputShape(), r.config().inputShape());
+
+            Path written = r.config().write(tmp.resolve("mixed.json"), false);
+            QuantConfig back = QuantConfig.read(written);
+            assertEquals(r.config().toJson(), back.toJson());
+            assertEquals(Files.readString(written), back.toJson());
+            // The written config drives a new quant model: only fc1 and fc3 are quantized there.
+            try (PyHandle fresh = q.newFloatModel(); QuantModel qm2 = q.optimize(fresh, back)) {
+                qm2.calibrate(DATA, Map.of(), 0, null);
+                List<String> quantized = qm2.params().layers().stream()
+                        .filter(l -> l.isQuantized()).map(l -> l.name()).toList();
+                assertEquals(List.of("fc1/MatMul", "fc3/MatMul"), quantized);
+            }
+        }
+    }
+
+    @Test
+    void theCommandWritesTheConfigAndRefusesToOverwrite() throws Exception {
+        Path config = tmp.resolve("start.json");
+        try (PythonRuntime rt = Runtimes.open()) {
+            TorchQuantizer q = new TorchQuantizer(rt, TorchProject.of(MODEL));
+            try (PyHandle model = q.newFloatModel()) {
+                QuantConfig cfg = q.generateConfig(model, "x:1,64");
+                cfg.quantizeAll(INT8);
+                cfg.write(config, false);
+            }
+        }
+        Path out = tmp.resolve("mixed.json");
+        String[] args = {"sensitivity", "--framework", "torch", "--pythonpath",
+            Runtimes.home().resolve("tests/src/test/python").toString(), "--model", MODEL, "--config",
+            config.toString(), "--data", DATA, "--batches", "2", "--min-sqnr", "25", "--out", out.toString()};
+        Run first = run(args);
+        assertEquals(0, first.code, first.out + first.err);
+        assertTrue(first.out.contains("float layers: [" + FRAGILE + "]"), first.out);
+        assertEquals(FRAGILE, firstTableRow(first.out));
+        QuantConfig written = QuantConfig.read(out);
+        assertEquals("float", written.layer(FRAGILE).orElseThrow().strategy());
+        assertEquals(2, written.layers().stream().filter(LayerEntry::isQuantized).count());
+
+        String before = Files.readString(out);
+        Run again = run(args);
+        assertEquals(Main.EXIT_INPUT, again.code, again.out + again.err);
+        assertTrue(again.err.contains("--force"), again.err);
+        assertEquals(before, Files.readString(out));
+
+        Run noEval = run(new String[] {"sensitivity", "--model", MODEL, "--config", config.toString(), "--data", DATA,
+            "--max-drop", "0.5", "--out", tmp.resolve("other.json").toString()});
+        assertEquals(Main.EXIT_INPUT, noEval.code);
+        assertTrue(noEval.err.contains("--eval"), noEval.err);
+        assertFalse(Files.exists(tmp.resolve("other.json")));
+    }
+
+    @Test
+    void tensorflowKeepsTheSameLayerInFloat() throws Exception {
+        Path ckpt;
+        QuantConfig start;
+        SensitivityResult r;
+        try (PythonRuntime rt = Runtimes.open()) {
+            Object prefix = rt.call("qb_fragile:save_tf_checkpoint", tmp.resolve("float.ckpt").toString());
+            ckpt = Path.of(String.valueOf(prefix));
+            TfQuantizer q = new TfQuantizer(rt, new TfProject(List.of(), "qb_fragile:build_tf_graph", Map.of(), "x:0",
+                    List.of("logits")));
+            start = q.generateConfig();
+            start.quantizeAll(INT8);
+            r = SensitivityAnalyzer.forTf(q, start, ckpt, "qb_fragile:tf_batches", "qb_fragile:tf_evaluate",
+                    Target.maxDrop(0.5), 0, 2, null);
+        }
+        System.out.print(r.table());
+        assertEquals("tensorflow", r.framework());
+        assertEquals(List.of(FRAGILE), r.floatLayers());
+        assertTrue(r.targetMet(), r.note());
+        assertTrue(r.quantizedBaseline().eval() < 50.0, r.quantizedBaseline().format());
+        assertEquals("float", r.config().layer(FRAGILE).orElseThrow().strategy());
+        assertEquals(INT8, start.layer(FRAGILE).orElseThrow().strategy());
+
+        Path config = start.write(tmp.resolve("tf_start.json"), false);
+        Path out = tmp.resolve("tf_mixed.json");
+        Run cli = run(new String[] {"sensitivity", "--framework", "tensorflow", "--graph", "qb_fragile:build_tf_graph",
+            "--input", "x:0", "--outputs", "logits", "--checkpoint", ckpt.toString(), "--config", config.toString(),
+            "--data", "qb_fragile:tf_batches", "--min-sqnr", "25", "--out", out.toString()});
+        assertEquals(0, cli.code, cli.out + cli.err);
+        assertEquals(r.config().toJson(), QuantConfig.read(out).toJson());
+    }
+
+    @Test
+    void targetsAreChecked() {
+        assertThrows(IllegalArgumentException.class, () -> new Target(null, null));
+        assertThrows(IllegalArgumentException.class, () -> new Target(1.0, 30.0));
+        assertThrows(IllegalArgumentException.class, () -> Target.maxDrop(-0.1));
+        assertThrows(IllegalArgumentException.class, () -> Target.minSqnrDb(Double.NaN));
+        assertEquals(Map.of("max_drop", 0.5), Target.maxDrop(0.5).toMap());
+        assertEquals(Map.of("min_sqnr_db", 30.0), Target.minSqnrDb(30).toMap());
+        assertTrue(Target.maxDrop(0.5).needsEval());
+    }
+
+    private static String firstTableRow(String out) {
+        String[] lines = out.split("\n");
+        for (int i = 0; i < lines.length; i++) {
+            if (lines[i].startsWith("layer ")) {
+                return lines[i + 2].split("\\s+")[0];
+            }
+        }
+        return "";
+    }
+
+    private record Run(int code, String out, String err) { }
+
+    private static Run run(String[] args) {
+        CommandLine cl = Main.commandLine();
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        int code = cl.execute(args);
+        return new Run(code, out.toString(), err.toString());
+    }
+}
