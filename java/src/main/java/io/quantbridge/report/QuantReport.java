@@ -81,8 +81,8 @@ public record QuantReport(String title, String framework, Instant created, List<
 
     /**
      * The text of {@code report.json}: two-space indented, keys in a fixed order, non-ASCII kept
-     * (UTF-8); numbers as Python's {@code json} writes them, so an infinite SQNR (fake quant
-     * identical to float) is {@code Infinity}. See {@link ReportJson} for the layout.
+     * (UTF-8); strict JSON: a value that does not exist, or an infinite SQNR (fake quant
+     * identical to float), is {@code null}. See {@link ReportJson} for the layout.
      */
     public String toJson() {
         return ReportJson.write(this);

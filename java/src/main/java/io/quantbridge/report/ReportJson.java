@@ -106,7 +106,9 @@ final class ReportJson {
     }
 
     private static void number(ObjectNode o, String key, Double value) {
-        if (value == null) {
+        // Strict JSON has no Infinity or NaN: a layer whose fake-quant output equals the float
+        // output (infinite SQNR) or a value that does not exist is written as null.
+        if (value == null || !Double.isFinite(value)) {
             o.putNull(key);
         } else {
             o.put(key, value.doubleValue());
