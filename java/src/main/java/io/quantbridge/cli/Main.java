@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** Entry point of {@code ./quantbridge}. */
-@Command(name = "quantbridge", mixinStandardHelpOptions = true, version = "QuantBridge 0.1.0",
+@Command(name = "quantbridge", mixinStandardHelpOptions = true, versionProvider = Main.VersionProvider.class,
         description = "Quantize existing PyTorch and TensorFlow models from Java, with your own model, data, "
                 + "training and evaluation functions.",
         subcommands = {
@@ -36,6 +36,14 @@ public final class Main {
     boolean verbose;
 
     private Main() {
+    }
+
+    /** {@code --version}: QuantBridge's build version. */
+    static final class VersionProvider implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"QuantBridge " + io.quantbridge.Version.current()};
+        }
     }
 
     /** Runs the command line and exits with its code. */

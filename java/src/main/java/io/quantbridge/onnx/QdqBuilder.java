@@ -117,10 +117,9 @@ public final class QdqBuilder {
         return m.build();
     }
 
-    /** This library's version (from the jar manifest), or {@code dev}. */
+    /** This library's version. */
     static String producerVersion() {
-        String v = QdqBuilder.class.getPackage().getImplementationVersion();
-        return v == null ? "dev" : v;
+        return io.quantbridge.Version.current();
     }
 
     /** All tensor names read by nodes of {@code g} and its subgraphs, plus {@code g}'s outputs. */
