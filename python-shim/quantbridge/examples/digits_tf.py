@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from quantbridge import progress as qb_progress
+from quantbridge.examples import digits_data
 
 # A TF 1.x project on TF 2.8 triggers deprecation notices for every tf.compat.v1.layers call;
 # they say nothing about this example, so it keeps them quiet.
@@ -30,29 +31,16 @@ tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.ERROR)
 __all__ = ["SEED", "TEST_SIZE", "INPUT_NAME", "OUTPUT_NAME", "load_data", "build_graph", "train_float",
            "calibration_batches", "calibrate", "train", "evaluate", "predict", "test_inputs"]
 
-SEED = 0
-TEST_SIZE = 360
+SEED = digits_data.SEED
+TEST_SIZE = digits_data.TEST_SIZE
 INPUT_NAME = "input"
 OUTPUT_NAME = "logits"
 _TRAIN_OP = "digits_tf_train_op"
-_data = {}
 
 
 def load_data():
-    """``{"x_train", "y_train", "x_test", "y_test"}`` as numpy arrays (copies)."""
-    if not _data:
-        from sklearn.datasets import load_digits
-        from sklearn.model_selection import train_test_split
-
-        digits = load_digits()
-        x = (digits.images.astype(np.float32) / 16.0)[:, :, :, None]
-        y = digits.target.astype(np.int64)
-        x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=TEST_SIZE, stratify=y,
-                                                            random_state=SEED)
-        mean, std = float(x_train.mean()), float(x_train.std())
-        _data.update(x_train=((x_train - mean) / std).astype(np.float32), y_train=y_train,
-                     x_test=((x_test - mean) / std).astype(np.float32), y_test=y_test)
-    return {key: value.copy() for key, value in _data.items()}
+    """``{"x_train", "y_train", "x_test", "y_test"}`` as numpy arrays (copies), NHWC."""
+    return digits_data.load("NHWC")
 
 
 def build_graph():

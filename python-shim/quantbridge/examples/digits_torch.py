@@ -18,14 +18,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from quantbridge import progress as qb_progress
+from quantbridge.examples import digits_data
 
 __all__ = ["INPUT_SHAPE", "SEED", "DigitsNet", "build_model", "load_data", "train_float", "calibration_batches",
            "train", "evaluate", "test_inputs", "test_labels", "predict"]
 
 INPUT_SHAPE = "x:1,1,8,8"
-SEED = 0
-TEST_SIZE = 360
-_data = {}
+SEED = digits_data.SEED
+TEST_SIZE = digits_data.TEST_SIZE
 
 
 class DigitsNet(nn.Module):
@@ -53,20 +53,8 @@ def build_model(seed=SEED):
 
 
 def load_data():
-    """``{"x_train", "y_train", "x_test", "y_test"}`` as numpy arrays (copies)."""
-    if not _data:
-        from sklearn.datasets import load_digits
-        from sklearn.model_selection import train_test_split
-
-        digits = load_digits()
-        x = (digits.images.astype(np.float32) / 16.0)[:, None, :, :]
-        y = digits.target.astype(np.int64)
-        x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=TEST_SIZE, stratify=y,
-                                                            random_state=SEED)
-        mean, std = float(x_train.mean()), float(x_train.std())
-        _data.update(x_train=((x_train - mean) / std).astype(np.float32), y_train=y_train,
-                     x_test=((x_test - mean) / std).astype(np.float32), y_test=y_test)
-    return {key: value.copy() for key, value in _data.items()}
+    """``{"x_train", "y_train", "x_test", "y_test"}`` as numpy arrays (copies), NCHW."""
+    return digits_data.load("NCHW")
 
 
 def _reporter(progress):
