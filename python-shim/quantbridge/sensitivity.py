@@ -21,11 +21,14 @@ PyTorch switches layers off in place through the quantizers' enable flags (and r
 TensorFlow's rewrite has no per-layer switch, so each configuration is a config variant built in
 a fresh graph (optimize, restore the float checkpoint, calibrate, measure).
 
-Evaluation functions: PyTorch ``eval_fn(model) -> number``; TensorFlow
-``eval_fn(sess, info, feed_extra=feed) -> number``, where ``feed`` maps the seed's flag
-placeholders' names to the values to feed (``quant_flag`` 1 or 0, ``is_train`` False), and
-``info`` is what the graph builder returned plus those names. Both may be callables or
-``package.module:function`` targets (these receive ``progress=`` when they accept it).
+Evaluation functions follow the command line's contract (``docs/cli.md``): PyTorch
+``evaluate(model)``; TensorFlow ``evaluate(sess, info, quant_flag=1 or 0, is_train_flag=False)``,
+with the graph as default, where ``info`` is what the graph builder returned plus
+``info["quant_flag"]`` and ``info["is_train_flag"]``, the names of the seed's two placeholders
+(``quant_flag=0`` runs the float path of the same graph). Both return a number, or a dict with an
+``accuracy`` entry, and may be callables or ``package.module:function`` targets (these receive
+``progress=`` when they accept it). Data functions are ``package.module:function`` targets called
+with ``data_kwargs`` (or, in the Python API, the batches themselves).
 """
 
 import copy
@@ -40,7 +43,7 @@ from quantbridge.errors import ConfigError, ModelError, QuantBridgeError
 
 __all__ = ["parse_target", "meets_target", "select_float_layers", "torch_sensitivity", "evaluate_with_float",
            "torch_select", "torch_analyze", "tf_sensitivity", "tf_evaluate_with_float", "tf_select", "tf_analyze",
-           "tf_analyze_in_session", "config_with_float"]
+           "config_with_float"]
 
 PHASE = "sensitivity"
 _TARGET_KEYS = ("max_drop", "min_sqnr_db")
@@ -189,25 +192,47 @@ def config_with_float(config, float_layers):
 
 
 # -- shared helpers ----------------------------------------------------------------------------------
-def _callable(fn, what):
-    """``fn`` itself, a ``package.module:function`` target wrapped for ``call_user``, or None."""
-    if fn is None or callable(fn):
-        return fn
-    if isinstance(fn, str) and ":" in fn:
-        from quantbridge._java_support import call_user
+class _Eval:
+    """The user's evaluation function (a callable or a ``package.module:function`` target).
 
-        return lambda *args, **kwargs: call_user(fn, list(args), kwargs, "evaluate")
-    msg = f"{what} must be a callable or 'package.module:function', got {fn!r}"
-    raise ConfigError(msg)
+    Calling it returns its metric as a float: a number, or a dict's ``accuracy`` entry, as the
+    project commands accept it.
+    """
+
+    def __init__(self, fn, what):
+        if isinstance(fn, str) and ":" in fn:
+            from quantbridge._java_support import call_user
+
+            self.name = fn
+            self.fn = lambda *args, **kwargs: call_user(fn, list(args), kwargs, "evaluate")
+        elif callable(fn):
+            self.name = getattr(fn, "__qualname__", None) or repr(fn)
+            self.fn = fn
+        else:
+            msg = f"{what} must be a callable or 'package.module:function', got {fn!r}"
+            raise ConfigError(msg)
+
+    def __call__(self, *args, **kwargs):
+        return _number(self.fn(*args, **kwargs), f"evaluation function {self.name}")
+
+
+def _callable(fn, what):
+    """An :class:`_Eval` of ``fn``, or None."""
+    return None if fn is None else _Eval(fn, what)
 
 
 def _number(value, what):
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        out = None
+    """``value`` as a float: a number, or a dict's ``accuracy`` entry (QuantBridgeError otherwise)."""
+    raw = value.get("accuracy") if isinstance(value, dict) else value
+    out = None
+    if not isinstance(raw, (bool, str, bytes)):
+        try:
+            out = float(raw)
+        except (TypeError, ValueError):
+            out = None
     if out is None or math.isnan(out):
-        msg = f"{what} returned {value!r}; expected a number (e.g. accuracy in percent)"
+        msg = (f"{what} returned {type(value).__name__} {value!r}; expected a number (the accuracy) "
+               f"or a dict with an 'accuracy' entry")
         raise QuantBridgeError(msg)
     return out
 
@@ -327,7 +352,7 @@ class _TorchProbe:
         value = None
         if self.eval_fn is not None:
             self.model.eval()
-            value = _number(self.eval_fn(self.model), "eval_fn")
+            value = self.eval_fn(self.model)
         return {"sqnr_db": float(sqnr), "eval": value}
 
 
@@ -346,7 +371,8 @@ def torch_sensitivity(quant_model, batches, eval_fn=None, max_batches=None):
     """Per-layer sensitivity of a CALIBRATED quant model (from ``optimize_model`` + calibration).
 
     ``batches``: tensors, numpy arrays or ``(inputs, targets)`` pairs (at most ``max_batches``);
-    ``eval_fn(model) -> number`` (or its target string) is optional. Returns ``{"framework",
+    ``eval_fn(model)`` returning a number or ``{"accuracy": number, ...}`` (or its target string)
+    is optional. Returns ``{"framework",
     "layers": [{"name", "op_type", "only_this": m, "all_but_this": m}], "float": m,
     "quantized": m, "batches": n, "has_eval": bool}`` with ``m = {"sqnr_db", "eval"}``.
     Every quantizer flag and the training mode are restored afterwards, also on error.
@@ -391,11 +417,17 @@ def torch_select(quant_model, batches, target, eval_fn=None, max_batches=None, s
     return {"sensitivity": results, "selection": selection, "config": cfg}
 
 
-def torch_analyze(quant_model, data_function, target, eval_function=None, max_batches=None, search="auto"):
-    """Java's entry point: :func:`torch_select` over the batches ``data_function()`` returns."""
-    from quantbridge._java_support import call_user
+def _data(data_function, data_kwargs, max_batches):
+    """The batches of the user's data function, checked and limited as the project commands do."""
+    from quantbridge._cli_support import limited_batches
 
-    batches = call_user(data_function, [], {}, "calibrate")
+    return limited_batches(data_function, data_kwargs, max_batches or 0)
+
+
+def torch_analyze(quant_model, data_function, target, eval_function=None, max_batches=None, search="auto",
+                  data_kwargs=None):
+    """Java's entry point: :func:`torch_select` over the batches ``data_function(**data_kwargs)`` returns."""
+    batches = _data(data_function, data_kwargs, max_batches)
     return torch_select(quant_model, batches, target, eval_function, max_batches, search)
 
 
@@ -435,11 +467,11 @@ class _TfProbe:
         return np.concatenate(parts)
 
     def _eval(self, gs, quantized):
+        """The project commands' contract: ``evaluate(sess, info, quant_flag=1 or 0, is_train_flag=False)``."""
         if self.eval_fn is None:
             return None
-        feed = {gs.quant_flag.name: 1 if quantized else 0, gs.is_train_flag.name: False}
         with gs.graph.as_default():
-            return _number(self.eval_fn(gs.sess, gs.info, feed_extra=feed), "eval_fn")
+            return self.eval_fn(gs.sess, gs.info, quant_flag=1 if quantized else 0, is_train_flag=False)
 
     def measure(self, float_layers):
         unknown = [n for n in float_layers if n not in self.op_types]
@@ -457,6 +489,7 @@ class _TfProbe:
 
         gs = GraphSession(self.builder, self.builder_kwargs)
         try:
+            gs.check_names(self.input_name, self.output_names)
             with progress.sink(None):   # one calibration per variant: not worth a progress bar each
                 gs.optimize(config_with_float(self.config, sorted(key)))
                 gs.restore_float(self.float_ckpt)
@@ -493,8 +526,10 @@ def tf_sensitivity(builder, config, float_ckpt, batches, input_name, output_name
     ``float_ckpt`` holds its trained weights. Every configuration is a fresh graph: the config
     variant is applied by ``optimize_model``, the float checkpoint restored, the activation ranges
     calibrated on the first ``calib_batches`` batches (all by default) and the outputs
-    ``output_names`` compared with the float outputs for input ``input_name``. Returns the same
-    layout as :func:`torch_sensitivity` (2 x layers + 1 graphs are built).
+    ``output_names`` compared with the float outputs for input ``input_name``. ``eval_fn`` is
+    called as ``eval_fn(sess, info, quant_flag=1 or 0, is_train_flag=False)`` with the graph as
+    default (``quant_flag=0`` gives the float metric). Returns the same layout as
+    :func:`torch_sensitivity` (2 x layers + 1 graphs are built).
     """
     probe = _TfProbe(builder, config, float_ckpt, batches, input_name, output_names, eval_fn, max_batches,
                      builder_kwargs, calib_batches)
@@ -530,23 +565,8 @@ def tf_select(builder, config, float_ckpt, batches, input_name, output_names, ta
 
 
 def tf_analyze(builder, builder_kwargs, config, float_ckpt, data_function, input_name, output_names, target,
-               eval_function=None, max_batches=None, calib_batches=None, search="auto"):
-    """Java's entry point: :func:`tf_select` over the batches ``data_function()`` returns."""
-    from quantbridge._java_support import call_user
-
-    batches = call_user(data_function, [], {}, "calibrate")
+               eval_function=None, max_batches=None, calib_batches=None, search="auto", data_kwargs=None):
+    """Java's entry point: :func:`tf_select` over the batches ``data_function(**data_kwargs)`` returns."""
+    batches = _data(data_function, data_kwargs, max_batches)
     return tf_select(builder, config, float_ckpt, batches, input_name, output_names, target, eval_function,
                      max_batches, builder_kwargs, calib_batches, search)
-
-
-def tf_analyze_in_session(sess, info, builder, builder_kwargs, config, float_ckpt, data_function, input_name,
-                          output_names, target, eval_function=None, max_batches=None, calib_batches=None,
-                          search="auto"):
-    """:func:`tf_analyze` reached through ``GraphSession.call`` (Java's ``TfSession.call``).
-
-    ``sess`` and ``info`` (a float session of the same builder) are not used: every
-    configuration is built in its own graph.
-    """
-    del sess, info
-    return tf_analyze(builder, builder_kwargs, config, float_ckpt, data_function, input_name, output_names, target,
-                      eval_function, max_batches, calib_batches, search)

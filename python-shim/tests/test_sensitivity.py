@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from quantbridge import sensitivity as sens
-from quantbridge.errors import ConfigError, ModelError
+from quantbridge.errors import ConfigError, ModelError, QuantBridgeError
 
 INT8 = "Quant_INT8-8"
 OUTLIER = 1000.0
@@ -295,6 +295,38 @@ def test_torch_evaluate_with_float_matches_the_table(torch_mlp, torch_quant):
         sens.evaluate_with_float(quant, ["nope/MatMul"], batches)
 
 
+def test_torch_eval_may_return_a_dict_with_accuracy(torch_mlp, torch_quant):
+    _, accuracy = torch_mlp
+    quant, batches = torch_quant
+    as_dict = sens.torch_sensitivity(quant, batches, eval_fn=lambda m: {"accuracy": accuracy(m), "loss": 0.1},
+                                     max_batches=1)
+    as_number = sens.torch_sensitivity(quant, batches, eval_fn=accuracy, max_batches=1)
+    assert as_dict == as_number
+    for bad in ({"acc": 1.0}, "97", None, float("nan")):
+        with pytest.raises(QuantBridgeError, match="expected a number .the accuracy. or a dict with an 'accuracy'"):
+            sens.torch_sensitivity(quant, batches, eval_fn=lambda m, bad=bad: bad, max_batches=1)
+
+
+def test_torch_analyze_calls_the_data_function_with_its_arguments(torch_quant, monkeypatch):
+    import sys
+    import types
+
+    quant, batches = torch_quant
+    seen = {}
+
+    def data(count=1):
+        seen["count"] = count
+        return iter(batches[:count])          # a generator-like iterable without len()
+
+    monkeypatch.setitem(sys.modules, "qb_test_data", types.SimpleNamespace(data=data))
+    out = sens.torch_analyze(quant, "qb_test_data:data", {"min_sqnr_db": MIN_SQNR}, data_kwargs={"count": 3},
+                             max_batches=2)
+    assert seen == {"count": 3} and out["sensitivity"]["batches"] == 2
+    monkeypatch.setitem(sys.modules, "qb_test_data", types.SimpleNamespace(data=lambda: 42))
+    with pytest.raises(QuantBridgeError, match="expected an iterable of batches"):
+        sens.torch_analyze(quant, "qb_test_data:data", {"min_sqnr_db": MIN_SQNR})
+
+
 def test_torch_refusals(torch_mlp, fragile):
     import quantbridge.torch as qt
 
@@ -329,16 +361,19 @@ def build_tf_mlp():
         if i < 3:
             h = tf.nn.relu(h)
     logits = tf.identity(h, name="logits")
-    return {"input": x.name, "logits": logits.name}
+    return {"input": x.name, "output": logits.name}
 
 
-def tf_accuracy(sess, info, feed_extra=None):
-    """The user's evaluation: top-1 % on the test split, feeding the seed's flags as told."""
+def tf_accuracy(sess, info, quant_flag=None, is_train_flag=False):
+    """The user's evaluation, as the project commands call it: top-1 % on the test split, feeding
+    the seed's two flags (``info`` names their placeholders) when given."""
     graph = sess.graph
-    feed = {graph.get_tensor_by_name(k if ":" in k else f"{k}:0"): v for k, v in (feed_extra or {}).items()}
-    feed[graph.get_tensor_by_name(info["input"])] = _TF_WEIGHTS["x_test"]
-    logits = sess.run(graph.get_tensor_by_name(info["logits"]), feed_dict=feed)
-    return float((logits.argmax(1) == _TF_WEIGHTS["y_test"]).mean() * 100.0)
+    feed = {graph.get_tensor_by_name(info["input"]): _TF_WEIGHTS["x_test"]}
+    if quant_flag is not None:
+        feed[graph.get_tensor_by_name(info["quant_flag"])] = quant_flag
+        feed[graph.get_tensor_by_name(info["is_train_flag"])] = bool(is_train_flag)
+    logits = sess.run(graph.get_tensor_by_name(info["output"]), feed_dict=feed)
+    return {"accuracy": float((logits.argmax(1) == _TF_WEIGHTS["y_test"]).mean() * 100.0), "samples": len(logits)}
 
 
 @pytest.fixture(scope="module")
@@ -384,6 +419,12 @@ def test_tf_sensitivity_finds_the_fragile_layer(tf_ckpt, fragile):
     again = sens.tf_evaluate_with_float(builder, cfg, ckpt, [TF_FRAGILE], _batches(fragile["x_train"]), "x:0",
                                         ["logits"], calib_batches=2)
     assert again["sqnr_db"] == pytest.approx(_only(results, TF_FRAGILE)["all_but_this"]["sqnr_db"], abs=1e-6)
+
+
+def test_tf_checks_the_tensor_names(tf_ckpt, fragile):
+    ckpt, cfg = tf_ckpt
+    with pytest.raises(ModelError, match="output node 'nope' is not in the graph"):
+        sens.tf_sensitivity(f"{__name__}:build_tf_mlp", cfg, ckpt, _batches(fragile["x_train"]), "x:0", ["nope"])
 
 
 def test_tf_refuses_a_config_without_candidates(tf_ckpt, fragile):

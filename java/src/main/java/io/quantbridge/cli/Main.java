@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
         footer = {"  setup    Create .venv (the pinned Python stack), build jep and the Java side.",
                 "  test     Run every test: Maven verify (JUnit and pytest)."},
         exitCodeListHeading = "%nExit codes:%n",
-        exitCodeList = {"0:success", "1:a check failed (doctor, demo thresholds)",
+        exitCodeList = {"0:success", "1:a check failed (doctor; sensitivity target not met)",
                 "2:bad input (arguments, config, paths, files, module:function)",
                 "3:error in Python code (yours or the model's)",
                 "4:environment problem (run ./quantbridge setup)"})

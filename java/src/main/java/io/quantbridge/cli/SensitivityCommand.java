@@ -1,89 +1,81 @@
 package io.quantbridge.cli;
 
+import io.quantbridge.QuantBridgeException;
 import io.quantbridge.config.Framework;
-import io.quantbridge.config.InputShape;
+import io.quantbridge.config.LayerEntry;
 import io.quantbridge.config.QuantConfig;
+import io.quantbridge.project.ProjectFiles;
+import io.quantbridge.project.ProjectSpec;
+import io.quantbridge.project.Quantizers;
+import io.quantbridge.project.StepResult;
+import io.quantbridge.project.Targets;
+import io.quantbridge.project.UserArgs;
 import io.quantbridge.runtime.PyHandle;
 import io.quantbridge.runtime.PythonRuntime;
 import io.quantbridge.sensitivity.SensitivityAnalyzer;
 import io.quantbridge.sensitivity.SensitivityResult;
 import io.quantbridge.sensitivity.Target;
-import io.quantbridge.tf.TfProject;
 import io.quantbridge.tf.TfQuantizer;
 import io.quantbridge.torch.QuantModel;
-import io.quantbridge.torch.TorchProject;
 import io.quantbridge.torch.TorchQuantizer;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
  * {@code quantbridge sensitivity}: automatic mixed precision. Measures each quantized layer of
- * the starting config and writes a config that keeps the fewest layers in float for the target.
+ * the config and writes a config that keeps the fewest layers in float for the target. Options,
+ * the user's functions and the errors are those of the project commands ({@code calibrate} & co.).
  */
-@Command(name = "sensitivity", mixinStandardHelpOptions = true,
-        description = {"Measure each quantized layer's effect on the model (output SQNR against the float model, and "
-                + "your evaluation function's metric when given) and write a config that keeps the fewest layers in "
-                + "float to meet the target. The starting config's quantized layers are the candidates.",
-                "Exit 0 when the target is met (the config is written), 1 when even all candidates in float miss it."})
+@Command(name = "sensitivity", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Automatic mixed precision: calibrate the model as the config says, measure each quantized "
+                + "layer's effect (output SQNR against the float model, and your evaluation function's accuracy "
+                + "when given), and write a config that keeps the fewest layers in float to meet the target "
+                + "(--max-drop or --min-sqnr). The config's quantized layers are the candidates.",
+                "Exit 0 when the target is met (the config is written), 1 when even every candidate in float "
+                        + "misses it (nothing is written); errors exit 2, 3 or 4 as for the other commands."})
 public final class SensitivityCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    /** The two frameworks, as the option spells them. */
-    enum Fw { torch, tensorflow }
-
-    @Option(names = "--framework", description = "torch or tensorflow (default: from the config's op types).")
-    Fw framework;
-
-    @Option(names = "--pythonpath", split = ",", paramLabel = "DIR",
-            description = "Directories put on sys.path (comma-separated or repeated).")
-    List<Path> pythonPath = new ArrayList<>();
-
-    @Option(names = "--model", paramLabel = "module:function", description = "PyTorch: the float model factory.")
-    String model;
-
-    @Option(names = "--input-shape", paramLabel = "SHAPE",
-            description = "PyTorch: the deployed input shape written into the config, e.g. x:1,3,224,224.")
-    String inputShape;
-
-    @Option(names = "--graph", paramLabel = "module:function", description = "TensorFlow: the float graph builder.")
-    String graph;
-
-    @Option(names = "--input", paramLabel = "NAME", description = "TensorFlow: the input tensor, e.g. input:0.")
-    String input;
-
-    @Option(names = "--outputs", split = ",", paramLabel = "NAME", description = "TensorFlow: the output node names.")
-    List<String> outputs = new ArrayList<>();
-
-    @Option(names = "--checkpoint", paramLabel = "FILE",
-            description = "The trained float weights: TensorFlow checkpoint prefix (required), or a PyTorch state_dict "
-                    + ".pth loaded into the factory's model (optional).")
-    Path checkpoint;
-
-    @Option(names = "--config", required = true, paramLabel = "FILE",
+    @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE",
             description = "The starting config; its quantized layers are the candidates.")
     Path config;
 
-    @Option(names = "--data", required = true, paramLabel = "module:function",
-            description = "Returns the input batches (calibration and SQNR).")
+    @Mixin
+    ProjectOptions project;
+
+    @Option(names = {"-d", "--data"}, required = true, paramLabel = "MODULE:FUNCTION",
+            description = "Your data function: returns an iterable of batches (tensors or arrays, or (inputs, "
+                    + "targets)), used for calibration and the SQNR.")
     String data;
 
-    @Option(names = "--batches", defaultValue = "0", paramLabel = "N", description = "Use at most N batches (0: all).")
+    @Option(names = "--data-arg", paramLabel = "KEY=VALUE", description = "Keyword argument for the data function (repeatable).")
+    Map<String, String> dataArgs = new LinkedHashMap<>();
+
+    @Option(names = {"-n", "--batches"}, paramLabel = "N", defaultValue = "0",
+            description = "Calibrate and measure on at most N batches (default: all).")
     int batches;
 
-    @Option(names = "--eval", paramLabel = "module:function",
-            description = "Your evaluation: fn(model) for PyTorch, fn(sess, info, feed_extra=...) for TensorFlow; "
-                    + "returns a number such as accuracy in percent.")
+    @Option(names = "--weights", paramLabel = "FILE.pth",
+            description = "PyTorch: the float state_dict to load into the factory's model (optional: the factory may load its own).")
+    Path weights;
+
+    @Option(names = "--checkpoint", paramLabel = "PREFIX", description = "TensorFlow: the float checkpoint (required).")
+    Path checkpoint;
+
+    @Option(names = "--eval", paramLabel = "MODULE:FUNCTION",
+            description = "Your evaluation function, returning an accuracy: measured for every configuration; "
+                    + "needed by --max-drop.")
     String eval;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
@@ -92,10 +84,11 @@ public final class SensitivityCommand implements Callable<Integer> {
     /** Exactly one of the two targets. */
     static final class TargetOption {
         @Option(names = "--max-drop", paramLabel = "POINTS",
-                description = "At most this many points of the evaluation metric below float (needs --eval).")
+                description = "At most this many points of the --eval accuracy below float.")
         Double maxDrop;
 
-        @Option(names = "--min-sqnr", paramLabel = "DB", description = "An output SQNR of at least this many dB.")
+        @Option(names = "--min-sqnr", paramLabel = "DB",
+                description = "An output SQNR against the float model of at least this many dB.")
         Double minSqnr;
 
         Target toTarget() {
@@ -103,10 +96,11 @@ public final class SensitivityCommand implements Callable<Integer> {
         }
     }
 
-    @Option(names = "--out", required = true, paramLabel = "FILE", description = "Where the new config is written.")
+    @Option(names = {"-o", "--out"}, paramLabel = "FILE", defaultValue = "config_mixed.json",
+            description = "The mixed-precision config to write (default: ${DEFAULT-VALUE}).")
     Path out;
 
-    @Option(names = "--force", description = "Overwrite --out if it exists.")
+    @Option(names = "--force", description = "Replace an existing file.")
     boolean force;
 
     /** Creates the command (Main registers it; tests build it directly). */
@@ -115,68 +109,87 @@ public final class SensitivityCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        PrintWriter stdout = spec.commandLine().getOut();
-        if (Files.exists(out) && !force) {
-            throw new IllegalArgumentException("--out " + out + " exists; pass --force to overwrite it");
+        if (batches < 0) {
+            throw new IllegalArgumentException("--batches " + batches + ": expected 0 (all) or a positive count");
         }
-        QuantConfig start = QuantConfig.read(config);
         Target goal = target.toTarget();
         if (goal.needsEval() && eval == null) {
-            throw new IllegalArgumentException("--max-drop compares your evaluation metric: give --eval "
-                    + "module:function, or use --min-sqnr");
+            throw new IllegalArgumentException("--max-drop compares your evaluation function's accuracy: pass --eval "
+                    + "MODULE:FUNCTION, or use --min-sqnr DB");
         }
-        Fw fw = framework != null ? framework : start.framework() == Framework.TORCH ? Fw.torch : Fw.tensorflow;
+        QuantConfig start = QuantConfig.read(config);
+        start.validate();
+        Framework fw = ProjectSpec.resolveFramework(project.asked(), start);
+        ProjectSpec projectSpec = project.spec(fw);
+        Map<String, Object> dataKwargs = UserArgs.parse(dataArgs, "--data-arg");
+        Targets.checkForm(data, "--data");
+        if (eval != null) {
+            Targets.checkForm(eval, "--eval");
+        }
+        ProjectFiles.checkOutput(out, force, "--out");
+        Path floatWeights = CliRun.floatWeights(fw, weights, checkpoint);
+        if (fw == Framework.TORCH && floatWeights != null) {
+            ProjectFiles.requireFile(floatWeights, "--weights");
+        } else if (fw == Framework.TENSORFLOW) {
+            if (floatWeights == null) {
+                throw new IllegalArgumentException("TensorFlow sensitivity needs the float weights: pass --checkpoint "
+                        + "PREFIX (the float model's checkpoint, e.g. float.ckpt)");
+            }
+            floatWeights = ProjectFiles.checkpointPrefix(floatWeights, "--checkpoint");
+        }
+
+        PrintWriter stdout = spec.commandLine().getOut();
         SensitivityResult result;
-        try (PythonRuntime rt = PythonRuntime.open(); ConsoleProgress progress = new ConsoleProgress(System.out)) {
-            result = fw == Fw.torch ? torch(rt, start, goal, progress) : tensorflow(rt, start, goal, progress);
-            progress.finish();
+        try (PythonRuntime rt = PythonRuntime.open(); ConsoleProgress progress = new ConsoleProgress(stdout)) {
+            Quantizers.open(rt, projectSpec);
+            Targets.check(rt, data, "--data");
+            if (eval != null) {
+                Targets.check(rt, eval, "--eval");
+            }
+            result = fw == Framework.TORCH ? torch(rt, projectSpec, start, floatWeights, dataKwargs, goal, progress)
+                    : tensorflow(rt, projectSpec, start, floatWeights, dataKwargs, goal, progress);
         }
         stdout.print(result.table());
         if (!result.targetMet()) {
-            stdout.println(result.note() + "; no config written");
             stdout.flush();
+            PrintWriter err = spec.commandLine().getErr();
+            err.println("error: target " + result.target() + " not met: " + result.note() + "; no config written "
+                    + "(relax the target, or check the data and evaluation functions)");
+            err.flush();
             return 1;
         }
         result.config().write(out, force);
-        stdout.println("float layers: " + result.floatLayers() + "; config written to " + out);
-        stdout.flush();
+        stdout.println("float layers: " + result.floatLayers() + " (" + result.floatLayers().size() + " of "
+                + result.layers().size() + ")");
+        int quantized = (int) result.config().layers().stream().filter(LayerEntry::isQuantized).count();
+        CliRun.print(spec, new StepResult(List.of(out), result.batches(), null, result.floatBaseline().eval(),
+                result.chosen().eval(), quantized, result.config().layers().size()), eval);
         return 0;
     }
 
-    private SensitivityResult torch(PythonRuntime rt, QuantConfig start, Target goal, ConsoleProgress progress)
-            throws Exception {
-        require(model, "--model (module:function) for --framework torch");
-        TorchQuantizer q = new TorchQuantizer(rt, new TorchProject(pythonPath, model, Map.of()));
-        if (inputShape != null) {
-            start.setInputShape(InputShape.parse(inputShape));
-        }
+    private SensitivityResult torch(PythonRuntime rt, ProjectSpec projectSpec, QuantConfig start, Path floatWeights,
+                                    Map<String, Object> dataKwargs, Target goal, ConsoleProgress progress)
+            throws QuantBridgeException {
+        TorchQuantizer q = Quantizers.torch(rt, projectSpec);
         try (PyHandle floatModel = q.newFloatModel()) {
-            if (checkpoint != null) {
-                rt.call("quantbridge._java_support:load_torch_state", floatModel,
-                        checkpoint.toAbsolutePath().toString());
+            start.validateAgainst(q.layers(floatModel));
+            if (floatWeights != null) {
+                rt.call("quantbridge._cli_support:load_float_weights", floatModel, floatWeights.toString());
             }
             try (QuantModel qm = q.optimize(floatModel, start)) {
-                qm.calibrate(data, Map.of(), batches, progress);
-                return SensitivityAnalyzer.forTorch(q, qm, data, eval, goal, batches, progress);
+                try (PyHandle calibration = (PyHandle) rt.call("quantbridge._cli_support:limited_batches", List.of(),
+                        Map.of("target", data, "kwargs", dataKwargs, "limit", batches), progress)) {
+                    qm.calibrate(calibration, batches, progress);
+                }
+                return SensitivityAnalyzer.forTorch(q, qm, data, dataKwargs, eval, goal, batches, progress);
             }
         }
     }
 
-    private SensitivityResult tensorflow(PythonRuntime rt, QuantConfig start, Target goal, ConsoleProgress progress)
-            throws Exception {
-        require(graph, "--graph (module:function) for --framework tensorflow");
-        require(input, "--input (the input tensor name) for --framework tensorflow");
-        require(checkpoint, "--checkpoint (the float checkpoint) for --framework tensorflow");
-        if (outputs.isEmpty()) {
-            throw new IllegalArgumentException("missing --outputs (the output node names) for --framework tensorflow");
-        }
-        TfQuantizer q = new TfQuantizer(rt, new TfProject(pythonPath, graph, Map.of(), input, outputs));
-        return SensitivityAnalyzer.forTf(q, start, checkpoint, data, eval, goal, batches, 0, progress);
-    }
-
-    private static void require(Object value, String what) {
-        if (value == null) {
-            throw new IllegalArgumentException("missing " + what);
-        }
+    private SensitivityResult tensorflow(PythonRuntime rt, ProjectSpec projectSpec, QuantConfig start,
+                                         Path floatCkpt, Map<String, Object> dataKwargs, Target goal,
+                                         ConsoleProgress progress) throws QuantBridgeException {
+        TfQuantizer q = Quantizers.tensorflow(rt, projectSpec);
+        return SensitivityAnalyzer.forTf(q, start, floatCkpt, data, dataKwargs, eval, goal, batches, 0, progress);
     }
 }

@@ -148,48 +148,10 @@ final class TfWorkflow implements Workflow {
 
     /** The quantizer, with the input and output names from the options or the builder's dict. */
     private TfQuantizer quantizer() throws QuantBridgeException {
-        if (quantizer != null) {
-            return quantizer;
+        if (quantizer == null) {
+            quantizer = Quantizers.tensorflow(rt, spec);
         }
-        String input = spec.input();
-        List<String> outputs = new ArrayList<>(spec.outputs());
-        if (input == null || outputs.isEmpty()) {
-            Object info = rt.call(CLI + "tf_graph_info", spec.model(), spec.modelArgs());
-            Map<?, ?> names = info instanceof Map<?, ?> m ? m : Map.of();
-            if (input == null) {
-                input = names.get("input") instanceof String s ? s : null;
-                if (input == null) {
-                    throw new QuantBridgeException("the graph builder " + spec.model() + " returned " + describe(info)
-                            + " without an 'input' entry; return {'input': x.name, 'output': logits.name, ...} or pass "
-                            + "--input-name TENSOR");
-                }
-            }
-            if (outputs.isEmpty()) {
-                Object out = names.containsKey("output") ? names.get("output") : names.get("outputs");
-                if (out instanceof String s) {
-                    outputs.add(s);
-                } else if (out instanceof List<?> l) {
-                    l.forEach(o -> outputs.add(String.valueOf(o)));
-                }
-                if (outputs.isEmpty()) {
-                    throw new QuantBridgeException("the graph builder " + spec.model() + " returned " + describe(info)
-                            + " without an 'output' entry; return {'input': x.name, 'output': logits.name, ...} or "
-                            + "pass --output-name NODE");
-                }
-            }
-        }
-        quantizer = new TfQuantizer(rt, spec.tfProject(input, outputs.stream().map(TfWorkflow::nodeName).toList()));
         return quantizer;
-    }
-
-    private static String describe(Object info) {
-        return info instanceof Map<?, ?> m ? "a dict with keys " + m.keySet() : "no dict";
-    }
-
-    /** The node name of a tensor name ({@code logits:0} to {@code logits}). */
-    static String nodeName(String tensor) {
-        int colon = tensor.lastIndexOf(':');
-        return colon > 0 && tensor.substring(colon + 1).matches("\\d+") ? tensor.substring(0, colon) : tensor;
     }
 
     private void checkEval(String evalFunction) throws QuantBridgeException {

@@ -51,6 +51,11 @@ public final class TfQuantizer {
         return project;
     }
 
+    /** The runtime this quantizer calls Python through. */
+    public PythonRuntime runtime() {
+        return rt;
+    }
+
     /** A new session over a freshly built float graph (no weights loaded). */
     public TfSession openFloat() throws QuantBridgeException {
         return new TfSession(rt, open(), project, null);

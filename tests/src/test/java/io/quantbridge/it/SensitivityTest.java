@@ -23,6 +23,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import picocli.CommandLine;
@@ -40,6 +41,7 @@ class SensitivityTest {
     private static final String DATA = "qb_fragile:calibration_batches";
     private static final String EVAL = "qb_fragile:evaluate";
     private static final String INT8 = "Quant_INT8-8";
+    private static final String PYTHON = Runtimes.home().resolve("tests/src/test/python").toString();
 
     @TempDir
     Path tmp;
@@ -91,7 +93,7 @@ class SensitivityTest {
     }
 
     @Test
-    void theCommandWritesTheConfigAndRefusesToOverwrite() throws Exception {
+    void theCommandTakesTheProjectCommandsOptionsAndErrors() throws Exception {
         Path config = tmp.resolve("start.json");
         try (PythonRuntime rt = Runtimes.open()) {
             TorchQuantizer q = new TorchQuantizer(rt, TorchProject.of(MODEL));
@@ -102,28 +104,46 @@ class SensitivityTest {
             }
         }
         Path out = tmp.resolve("mixed.json");
-        String[] args = {"sensitivity", "--framework", "torch", "--pythonpath",
-            Runtimes.home().resolve("tests/src/test/python").toString(), "--model", MODEL, "--config",
-            config.toString(), "--data", DATA, "--batches", "2", "--min-sqnr", "25", "--out", out.toString()};
+        // -P with ':' as in the project commands; the evaluation returns {"accuracy": ..., ...}.
+        String[] args = {"sensitivity", "-c", config.toString(), "-P", PYTHON + ":" + tmp, "-m", MODEL, "-d", DATA,
+            "--data-arg", "num_batches=3", "-n", "2", "--eval", "qb_fragile:evaluate_dict", "--max-drop", "0.5",
+            "-o", out.toString()};
         Run first = run(args);
         assertEquals(0, first.code, first.out + first.err);
-        assertTrue(first.out.contains("float layers: [" + FRAGILE + "]"), first.out);
+        assertTrue(first.out.contains("float layers: [" + FRAGILE + "] (1 of 3)"), first.out);
+        assertTrue(first.out.contains("accuracy (qb_fragile:evaluate_dict): float "), first.out);
+        assertTrue(first.out.contains("wrote " + out), first.out);
         assertEquals(FRAGILE, firstTableRow(first.out));
         QuantConfig written = QuantConfig.read(out);
         assertEquals("float", written.layer(FRAGILE).orElseThrow().strategy());
         assertEquals(2, written.layers().stream().filter(LayerEntry::isQuantized).count());
 
         String before = Files.readString(out);
-        Run again = run(args);
-        assertEquals(Main.EXIT_INPUT, again.code, again.out + again.err);
-        assertTrue(again.err.contains("--force"), again.err);
+        oneError(run(args), Main.EXIT_INPUT, "refusing to overwrite existing " + out, "--force");
         assertEquals(before, Files.readString(out));
 
-        Run noEval = run(new String[] {"sensitivity", "--model", MODEL, "--config", config.toString(), "--data", DATA,
-            "--max-drop", "0.5", "--out", tmp.resolve("other.json").toString()});
-        assertEquals(Main.EXIT_INPUT, noEval.code);
-        assertTrue(noEval.err.contains("--eval"), noEval.err);
-        assertFalse(Files.exists(tmp.resolve("other.json")));
+        Path other = tmp.resolve("other.json");
+        String[] base = {"sensitivity", "-c", config.toString(), "-P", PYTHON, "-m", MODEL, "-o", other.toString()};
+        oneError(run(with(base, "-d", DATA, "--max-drop", "0.5")), Main.EXIT_INPUT, "--max-drop", "--eval");
+        oneError(run(with(base, "-d", DATA, "--min-sqnr", "25", "--checkpoint", "x.ckpt")), Main.EXIT_INPUT,
+                "--checkpoint is for TensorFlow", "--weights");
+        oneError(run(with(base, "-d", DATA, "--min-sqnr", "25", "--weights", tmp.resolve("none.pth").toString())),
+                Main.EXIT_INPUT, "--weights", "does not exist");
+        oneError(run(with(base, "-d", DATA, "--min-sqnr", "25", "-n", "-1")), Main.EXIT_INPUT, "--batches -1");
+        oneError(run(with(base, "-d", DATA, "--min-sqnr", "25", "--framework", "tensorflow")), Main.EXIT_INPUT,
+                "PyTorch config", "--framework tensorflow");
+        oneError(run(with(base, "-d", DATA, "--min-sqnr", "25", "--max-drop", "1")), Main.EXIT_INPUT,
+                "mutually exclusive");
+        oneError(run(with(base, "-d", "qb_fragile.calibration_batches", "--min-sqnr", "25")), Main.EXIT_INPUT,
+                "':' between the module and the function is missing");
+        oneError(run(with(base, "-d", "qb_fragile.nope:batches", "--min-sqnr", "25")), Main.EXIT_INPUT,
+                "--data 'qb_fragile.nope:batches'", "the module part 'qb_fragile.nope' was not found");
+        oneError(run(with(base, "-d", DATA, "--eval", "qb_fragile:evaluat", "--max-drop", "1")), Main.EXIT_INPUT,
+                "--eval 'qb_fragile:evaluat'", "the function part 'evaluat' was not found");
+        // An error raised in the user's code: exit 3.
+        oneError(run(with(base, "-d", DATA, "--data-arg", "batch_size=oops", "--min-sqnr", "25")), Main.EXIT_PYTHON,
+                "--verbose");
+        assertFalse(Files.exists(other));
     }
 
     @Test
@@ -138,24 +158,41 @@ class SensitivityTest {
                     List.of("logits")));
             start = q.generateConfig();
             start.quantizeAll(INT8);
-            r = SensitivityAnalyzer.forTf(q, start, ckpt, "qb_fragile:tf_batches", "qb_fragile:tf_evaluate",
-                    Target.maxDrop(0.5), 0, 2, null);
+            r = SensitivityAnalyzer.forTf(q, start, ckpt, "qb_fragile:tf_batches", Map.of("num_batches", 3),
+                    "qb_fragile:tf_evaluate", Target.maxDrop(0.5), 0, 2, null);
         }
         System.out.print(r.table());
         assertEquals("tensorflow", r.framework());
+        assertEquals(3, r.batches());
         assertEquals(List.of(FRAGILE), r.floatLayers());
         assertTrue(r.targetMet(), r.note());
         assertTrue(r.quantizedBaseline().eval() < 50.0, r.quantizedBaseline().format());
+        assertTrue(r.floatBaseline().eval() > 90.0, "quant_flag=0 is the float path: " + r.floatBaseline().format());
         assertEquals("float", r.config().layer(FRAGILE).orElseThrow().strategy());
         assertEquals(INT8, start.layer(FRAGILE).orElseThrow().strategy());
 
+        // The command: input and output names from the builder's dict; the checkpoint's .index file works too.
         Path config = start.write(tmp.resolve("tf_start.json"), false);
         Path out = tmp.resolve("tf_mixed.json");
-        Run cli = run(new String[] {"sensitivity", "--framework", "tensorflow", "--graph", "qb_fragile:build_tf_graph",
-            "--input", "x:0", "--outputs", "logits", "--checkpoint", ckpt.toString(), "--config", config.toString(),
-            "--data", "qb_fragile:tf_batches", "--min-sqnr", "25", "--out", out.toString()});
+        String[] base = {"sensitivity", "-c", config.toString(), "-P", PYTHON, "--graph", "qb_fragile:build_tf_graph",
+            "-d", "qb_fragile:tf_batches", "--min-sqnr", "25", "-o", out.toString()};
+        Run cli = run(with(base, "--checkpoint", ckpt + ".index", "--eval", "qb_fragile:tf_evaluate"));
         assertEquals(0, cli.code, cli.out + cli.err);
-        assertEquals(r.config().toJson(), QuantConfig.read(out).toJson());
+        assertTrue(cli.out.contains("accuracy (qb_fragile:tf_evaluate): float "), cli.out);
+        QuantConfig mixed = QuantConfig.read(out);
+        assertEquals("float", mixed.layer(FRAGILE).orElseThrow().strategy());
+        assertEquals(r.config().toJson(), mixed.toJson());
+
+        Path other = tmp.resolve("tf_other.json");
+        String[] base2 = {"sensitivity", "-c", config.toString(), "-P", PYTHON, "-m", "qb_fragile:build_tf_graph",
+            "-d", "qb_fragile:tf_batches", "--min-sqnr", "25", "-o", other.toString()};
+        oneError(run(base2), Main.EXIT_INPUT, "needs the float weights", "--checkpoint PREFIX");
+        oneError(run(with(base2, "--weights", "float.pth")), Main.EXIT_INPUT, "--weights is for PyTorch");
+        oneError(run(with(base2, "--checkpoint", tmp.resolve("none.ckpt").toString())), Main.EXIT_INPUT,
+                "no TensorFlow checkpoint there");
+        oneError(run(with(base2, "--checkpoint", ckpt.toString(), "--output-name", "nope")), Main.EXIT_INPUT,
+                "output node 'nope' is not in the graph");
+        assertFalse(Files.exists(other));
     }
 
     @Test
@@ -180,6 +217,23 @@ class SensitivityTest {
     }
 
     private record Run(int code, String out, String err) { }
+
+    private static String[] with(String[] base, String... more) {
+        String[] all = Arrays.copyOf(base, base.length + more.length);
+        System.arraycopy(more, 0, all, base.length, more.length);
+        return all;
+    }
+
+    /** Exit {@code code} with one line {@code error: ...} on stderr holding every {@code part}. */
+    private static void oneError(Run r, int code, String... parts) {
+        assertEquals(code, r.code, r.out + r.err);
+        List<String> lines = r.err.lines().toList();
+        assertEquals(1, lines.size(), r.err);
+        assertTrue(lines.get(0).startsWith("error: "), r.err);
+        for (String part : parts) {
+            assertTrue(lines.get(0).contains(part), () -> "'" + part + "' missing from: " + r.err);
+        }
+    }
 
     private static Run run(String[] args) {
         CommandLine cl = Main.commandLine();
