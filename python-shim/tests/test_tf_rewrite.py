@@ -163,6 +163,31 @@ def test_ema_during_training_and_first_batch_initialises(qtf):
     rig.sess.close()
 
 
+def test_uncalibrated_inference_takes_the_range_of_the_first_batch(qtf):
+    """quant_flag=1 before any calibration or training (inference mode): like the PyTorch
+    quantizers, a range never set is taken from the batch in that same step, not [0, 0]."""
+    rig = Rig(qtf)
+    conv = rig.layer("net/conv")
+    a, b = _data(1), _data(2)
+    rig.run(rig.out, a, qf=0, it=False)                 # the float path sets nothing
+    assert rig.ranges("net/conv") == [0.0, 0.0, False]
+    x_q, out = rig.run([conv.inputs[0], rig.out], a, qf=1, it=False)
+    lo, hi, init = rig.ranges("net/conv")
+    assert init and lo == a.min() and hi == a.max()
+    assert rig.ranges("net/fc")[2]
+    assert np.array_equal(x_q, qparams.fake_quant(a, *qparams.activation_qparams(lo, hi), 0, 255))
+    assert np.array_equal(out, rig.run(rig.out, a, qf=1, it=False))   # same range in the first step
+    rig.run(rig.out, b * 5, qf=1, it=False)             # set: inference leaves it alone again
+    assert rig.ranges("net/conv") == [lo, hi, True]
+    entry = {e["name"]: e for e in qtf.quant_params(rig.sess)}["net/conv"]
+    assert entry["activation"]["calibrated"] is True and "calibrated" not in entry
+    qtf.set_calibrate_state(rig.sess, True)             # calibration still starts from scratch
+    rig.run(rig.out, b, qf=1, it=False)
+    qtf.set_calibrate_state(rig.sess, False)
+    assert rig.ranges("net/conv") == [b.min(), b.max(), True]
+    rig.sess.close()
+
+
 @pytest.mark.parametrize("method", ["percentile", "mse"])
 def test_histogram_methods_match_the_numpy_observer(qtf, method):
     rig = Rig(qtf, method=method)

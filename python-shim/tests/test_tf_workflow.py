@@ -12,7 +12,7 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
-from quantbridge.common import paramfile  # noqa: E402
+from quantbridge.common import paramfile, qparams  # noqa: E402
 
 PTQ_MAX_DROP = 1.0      # points of top-1 below float
 QAT_MAX_DROP = 0.5
@@ -270,7 +270,7 @@ def test_quant_params_helper_matches_param_file_for_unfolded_layer(qat):
     for name in live:
         assert live[name]["activation"]["scale"] == filed[name]["activation"]["scale"]
         assert live[name]["activation"]["zero_point"] == filed[name]["activation"]["zero_point"]
-        assert live[name]["calibrated"] is True
+        assert live[name]["activation"]["calibrated"] is True
     unfolded = {e["name"]: e for e in qat["export_fold0"]["param_dict"]["layers"]}
     assert live["conv1/Conv2D"]["weight"]["scale"] == unfolded["conv1/Conv2D"]["weight"]["scale"]
 
@@ -297,3 +297,33 @@ def test_mixed_config_export(ex, float_model, seed_flow):
     from quantbridge.examples import digits_tf
     acc = float((out.argmax(axis=1) == digits_tf.load_data()["y_test"]).mean() * 100.0)
     assert acc >= float_model["acc"] - PTQ_MAX_DROP
+
+
+def test_quantized_run_before_calibration_uses_the_first_batch(ex, float_model):
+    """optimize -> restore the float checkpoint -> evaluate with quant_flag=1, no calibration:
+    every range is initialised from that (first) batch in the same step, so the accuracy is
+    close to float instead of collapsing on a [0, 0] range."""
+    import quantbridge.tf as qtf
+
+    cfg = json.loads(json.dumps(float_model["config"]))
+    for entry in cfg["layer_strategy"].values():
+        entry["quant_strategy"] = "Quant_INT8-8"
+    graph = tf.Graph()
+    with graph.as_default(), _session(graph) as sess:
+        info = ex.build_graph()
+        quant_flag = tf.compat.v1.placeholder(tf.int32, name="quant_flag")
+        is_train_flag = tf.compat.v1.placeholder(tf.bool, name="is_train")
+        qtf.optimize_model(sess, cfg, is_train_flag, quant_flag)
+        qtf.float_saver(sess).restore(sess, float_model["ckpt"])
+        assert not any(e["activation"]["calibrated"] for e in qtf.quant_params(sess))
+        feed = {quant_flag: 1, is_train_flag: False}
+        acc = ex.evaluate(sess, info, feed)
+        params = {e["name"]: e["activation"] for e in qtf.quant_params(sess)}
+        again = ex.evaluate(sess, info, feed)
+    print(f"\n[digits_tf] uncalibrated quantized run: {acc:.2f}% (float {float_model['acc']:.2f}%)")
+    assert acc >= float_model["acc"] - 3.0
+    assert again == acc                                  # the ranges stay fixed afterwards
+    assert all(a["calibrated"] for a in params.values())
+    x = ex.test_inputs()
+    assert (params["conv1/Conv2D"]["scale"], params["conv1/Conv2D"]["zero_point"]) == \
+        qparams.activation_qparams(x.min(), x.max())

@@ -18,6 +18,17 @@
     }
 
 ``weight`` and ``activation`` are absent for layers left at ``float``.
+
+Weight channel axes: ``axis`` is the one axis of ``tensor`` the per-channel scales run along.
+A TensorFlow DepthwiseConv2dNative filter ``[h, w, in, mult]`` with a channel multiplier
+``mult > 1`` has ``in * mult`` output channels over two axes: its entry has
+``"channel_axes": [2, 3]`` instead of ``"axis"``, the scales ordered in-major, mult-minor
+(scale ``i * mult + m`` is channel ``[:, :, i, m]``; the scales reshaped to ``[in, mult]``
+broadcast against the filter). With ``mult == 1`` it is the usual ``"axis": 2``.
+
+Activation ``min`` / ``max`` are the range the scale and zero point represent,
+``((0 - zero_point) * scale, (255 - zero_point) * scale)``, in both back ends. The layer dicts
+the back ends' ``quant_params`` return also carry ``activation["calibrated"]`` (not in the file).
 """
 
 import hashlib

@@ -39,13 +39,21 @@ rewritten layer must feed ``quant_flag`` and ``is_train_flag``.
 Ranges: calibration (``set_calibrate_state``) keeps a running min / max (and, for the config's
 ``quantbridge.calibration.method`` ``percentile`` / ``mse``, a histogram fed through a
 ``py_func``); training steps with ``quant_flag > 0`` and ``is_train_flag`` True update an EMA
-(decay 0.99); otherwise ranges stay fixed. The session must not have run the graph before
-``optimize_model`` (TF ignores changes to ops a session already ran; this is detected).
+(decay 0.99); otherwise ranges stay fixed. A layer whose range was never set takes it from the
+first batch it runs with ``quant_flag > 0`` (in that same step, inference included, as the
+PyTorch back end does), so an uncalibrated quantized run is batch-dependent but not degenerate.
+The session must not have run the graph before ``optimize_model`` (TF ignores changes to ops a
+session already ran; this is detected).
 
 Export: ``<name>.pb`` (frozen, BatchNorm folded, weights on their int8 grid, activation fake
-quant as constant ops) and ``<name>_quant_param.json``. Weight scales are per output channel:
-axis 3 for Conv2D (HWIO), 1 for MatMul (0 with transpose_b), 2 for DepthwiseConv2dNative
-([h, w, in, mult]: in*mult scales ordered (in, mult), i.e. exactly axis 2 when mult == 1).
+quant as constant ops, exact under a default Session too) and ``<name>_quant_param.json``. The
+.pb is the inference model: every scalar bool placeholder (``is_training`` flags, with or
+without a default, even a default of True) is frozen to False; bool placeholders of rank >= 1
+are model inputs and stay. Weight scales are per output channel: ``"axis"`` 3 for Conv2D
+(HWIO), 1 for MatMul (0 with transpose_b), 2 for DepthwiseConv2dNative with channel
+multiplier 1; a depthwise filter [h, w, in, mult] with mult > 1 has ``"channel_axes": [2, 3]``
+instead of ``"axis"``, its in*mult scales ordered in-major, mult-minor. Activation ``min`` /
+``max`` are the range the scale and zero point represent, ``((0 - zp) * s, (255 - zp) * s)``.
 
 Java-facing helpers: ``list_layers``, ``build_config``, ``quant_params``, ``run_frozen``.
 """

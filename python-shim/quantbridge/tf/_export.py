@@ -4,17 +4,20 @@ Works on the ORIGINAL float graph (rebuilt by the user) and the quantized checkp
 
 1. validate everything (config, output names, output_dir, file names, checkpoint contents);
 2. extract the sub-graph of ``output_name_list``, replace variables by Consts read from the
-   checkpoint and bool placeholders (training flags) by constants (``PlaceholderWithDefault``
-   keeps its default, ``Placeholder`` becomes False), then drop the dead ``tf.cond`` branches;
+   checkpoint and every mode flag, i.e. scalar bool ``Placeholder`` or ``PlaceholderWithDefault``
+   (``is_training``, ...), by the constant False: the model is exported in inference mode
+   (BatchNorm on its moving statistics, no dropout) even where a flag defaults to True. Bool
+   placeholders of rank >= 1 are model inputs and stay. Then drop the dead ``tf.cond`` branches;
 3. fold inference BatchNorm (``Conv2D|DepthwiseConv2dNative -> [BiasAdd] -> FusedBatchNorm*``)
    into the layer: per-channel symmetric weight quantization commutes with per-channel
    scaling, so the weight is quantized first and the fold multiplies each channel's scale by
    ``|gamma / sqrt(var + eps)|`` (the integer flips sign where gamma < 0): the folded weight
    stays exactly on its int8 grid;
 4. give every quantized layer a Const weight ``<layer>/quantbridge/weight`` on its grid and an
-   activation fake quant ``<layer>/quantbridge/act_quant`` (RealDiv, Round (half to even),
+   activation fake quant ``<layer>/quantbridge/act_quant`` (DivNoNan, Round (half to even),
    AddV2, ClipByValue, Sub, Mul with constant scale and zero point: ONNX QuantizeLinear /
-   DequantizeLinear semantics, the same ops as in the training graph);
+   DequantizeLinear semantics, the same ops as in the training graph; DivNoNan because Grappler
+   turns ``RealDiv`` by a constant into an inexact multiplication in any default session);
 5. write ``<name>.pb`` and ``<name>_quant_param.json`` atomically.
 """
 
@@ -29,6 +32,7 @@ from tensorflow.core.protobuf import rewriter_config_pb2
 from quantbridge.common import config, paramfile, paths, qparams
 from quantbridge.errors import CheckpointError, ModelError
 from quantbridge.tf import _graphdef as gdu
+from quantbridge.tf import _params
 from quantbridge.tf._graph import SCOPE, SUPPORTED, VARIABLE_OPS, graph_of, layer_ops, weight_layout
 from quantbridge.tf._rewrite import is_rewritten
 
@@ -180,12 +184,16 @@ def _fold_float_weight(weight, op_type, channel_axis, factor):
 
 
 def _activation_nodes(prefix, x, scale, zero_point):
+    """``_ops.activation_fake_quant`` with constant scale and zero point. The division is a
+    ``DivNoNan`` (as in ``_ops._div``): Grappler, on in every default session, rewrites
+    ``RealDiv(x, Const)`` into ``x * (1 / scale)``, which is not bit-exact; it leaves ``DivNoNan``
+    alone, and for a scale > 0 DivNoNan is the same IEEE division."""
     scale_node = gdu.const_node(f"{prefix}/scale", np.float32(scale))
     zp_node = gdu.const_node(f"{prefix}/zero_point", np.float32(zero_point))
     qmin = gdu.const_node(f"{prefix}/qmin", np.float32(qparams.ACT_QMIN))
     qmax = gdu.const_node(f"{prefix}/qmax", np.float32(qparams.ACT_QMAX))
     return [scale_node, zp_node, qmin, qmax,
-            gdu.op_node(f"{prefix}/div", "RealDiv", [x, scale_node.name]),
+            gdu.op_node(f"{prefix}/div", "DivNoNan", [x, scale_node.name]),
             gdu.op_node(f"{prefix}/round", "Round", [f"{prefix}/div"]),
             gdu.op_node(f"{prefix}/add", "AddV2", [f"{prefix}/round", zp_node.name]),
             gdu.op_node(f"{prefix}/clip", "ClipByValue", [f"{prefix}/add", qmin.name, qmax.name]),
@@ -234,9 +242,8 @@ def _transform(gd, layers, strategies, ranges, fold_bn):
         node.input[0] = prefix
         node.input[1] = weight_node.name
         x_name, port = gdu.parse_input(x)
-        entry["weight"] = paramfile.weight_entry(weight_node.name, channel_axis, scales)
-        entry["activation"] = paramfile.activation_entry(f"{x_name}:{port}", scale, zero_point,
-                                                         min(float(lo), 0.0), max(float(hi), 0.0))
+        entry["weight"] = _params.weight_entry(weight_node.name, op.type, wq.shape, channel_axis, scales)
+        entry["activation"] = _params.activation_entry(f"{x_name}:{port}", scale, zero_point)
     return gd, entries
 
 
@@ -280,7 +287,9 @@ def generate_final_model(sess, config_file, output_name_list, ckpt_file, output_
     ``sess`` holds the ORIGINAL float graph (rebuilt, not rewritten and not restored);
     ``ckpt_file`` is a checkpoint saved from the rewritten session (weights plus ranges).
     Everything is checked before anything is written; existing files are kept unless
-    ``overwrite=True``. Returns ``{"pb": path, "params": path, "param_dict": dict}``.
+    ``overwrite=True``. Scalar bool placeholders on the path to the outputs (training flags,
+    with or without a default) are frozen to False: the .pb is the inference model.
+    Returns ``{"pb": path, "params": path, "param_dict": dict, "frozen_flags": [names]}``.
     """
     graph = graph_of(sess)
     if is_rewritten(graph):
@@ -313,7 +322,7 @@ def generate_final_model(sess, config_file, output_name_list, ckpt_file, output_
     ranges = {layer: (float(reader.get_tensor(range_variable_names(layer)[0])),
                       float(reader.get_tensor(range_variable_names(layer)[1]))) for layer in quantized}
 
-    frozen, _flags = gdu.freeze(sub, values)
+    frozen, flags = gdu.freeze(sub, values)
     frozen, _dead = gdu.resolve_switches(frozen, keep=outputs)
     frozen = tf.compat.v1.graph_util.extract_sub_graph(frozen, outputs)
     frozen, entries = _transform(frozen, layers, strategies, ranges, fold_bn)
@@ -327,7 +336,7 @@ def generate_final_model(sess, config_file, output_name_list, ckpt_file, output_
     except BaseException:
         os.unlink(pb_path)
         raise
-    return {"pb": pb_path, "params": params_path, "param_dict": params}
+    return {"pb": pb_path, "params": params_path, "param_dict": params, "frozen_flags": sorted(flags)}
 
 
 def _tensor_name(name):
@@ -339,9 +348,10 @@ def run_frozen(pb_path, feed, outputs):
     ``outputs`` lists node or tensor names; returns the numpy results in that order.
 
     Grappler's constant folding, arithmetic and remapping rewrites are switched off so that
-    the graph runs as written (``x / scale`` is not turned into ``x * (1 / scale)``, an
-    inference BatchNorm is not decomposed): results are then bit-exact with the quantized
-    training session where the graphs compute the same thing (``fold_bn=False``).
+    the graph runs as written (e.g. an inference BatchNorm is not decomposed): results are then
+    bit-exact with the quantized training session where the graphs compute the same thing
+    (``fold_bn=False``). The activation fake quant itself is exact under a default session too
+    (it divides with ``DivNoNan``, which Grappler leaves alone).
     """
     gd = graph_pb2.GraphDef()
     with open(str(pb_path), "rb") as fh:

@@ -69,7 +69,8 @@ def weight_layout(op_type, op=None, transpose_b=None):
 
     Conv2D filters are HWIO: channel axis 3. MatMul weights are [in, out] (axis 1), or [out, in]
     with ``transpose_b`` (axis 0). Depthwise filters are [h, w, in, mult]: the output channel is
-    (in, mult), reduced over axes (0, 1); the parameter file says axis 2 with in*mult scales.
+    (in, mult), reduced over axes (0, 1); the parameter file says axis 2 when mult == 1 and
+    ``channel_axes`` [2, 3] (in*mult scales, in-major) otherwise (``_params.weight_entry``).
     """
     if op_type == "Conv2D":
         return (0, 1, 2), 3

@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.framework import graph_pb2, node_def_pb2
 
-__all__ = ["parse_input", "node_name", "const_node", "op_node", "freeze", "resolve_switches", "consumers",
+__all__ = ["parse_input", "node_name", "const_node", "op_node", "is_flag", "freeze", "resolve_switches", "consumers",
            "topological_order",
            "const_value", "copy_graph_def"]
 
@@ -83,10 +83,22 @@ def const_value(by_name, text, depth=0):
     return None
 
 
+def is_flag(node):
+    """A bool ``Placeholder`` / ``PlaceholderWithDefault`` that is a mode flag (``is_training``,
+    ``quant_flag``-like switches): scalar or of unknown shape. A bool placeholder of rank >= 1
+    (a mask, say) is a model input instead."""
+    if node.op not in ("Placeholder", "PlaceholderWithDefault") or node.attr["dtype"].type != _BOOL:
+        return False
+    shape = node.attr["shape"].shape
+    return shape.unknown_rank or len(shape.dim) == 0
+
+
 def freeze(gd, values, variable_ops=("VariableV2", "Variable")):
-    """Replace variables (and their ReadVariableOp reads) with Consts from ``values`` and bool
-    placeholders (training flags) with constants: ``PlaceholderWithDefault`` by its default,
-    ``Placeholder`` by False. Returns (GraphDef, [names of the flags folded])."""
+    """Replace variables (and their ReadVariableOp reads) with Consts from ``values`` and the mode
+    flags (:func:`is_flag`: scalar bool placeholders, with or without a default) with the
+    constant False, i.e. inference: a ``placeholder_with_default(True, [])`` training flag is
+    exported as False too, never at its default. Bool placeholders of rank >= 1 are model inputs
+    and stay. Returns (GraphDef, [names of the flags folded])."""
     handles = {node.name for node in gd.node if node.op == "VarHandleOp"}
     flags, nodes = [], []
     for node in gd.node:
@@ -98,11 +110,9 @@ def freeze(gd, values, variable_ops=("VariableV2", "Variable")):
         elif node.op == "ReadVariableOp" and node_name(node.input[0]) in handles:
             new = const_node(node.name, values[node_name(node.input[0])])
             new.input.extend(text for text in controls if node_name(text) not in handles)
-        elif node.op == "Placeholder" and node.attr["dtype"].type == _BOOL:
+        elif is_flag(node):
             new = const_node(node.name, np.bool_(False))
-            flags.append(node.name)
-        elif node.op == "PlaceholderWithDefault" and node.attr["dtype"].type == _BOOL:
-            new = op_node(node.name, "Identity", [node.input[0]], tf.bool)
+            new.input.extend(controls)
             flags.append(node.name)
         else:
             new = node_def_pb2.NodeDef()

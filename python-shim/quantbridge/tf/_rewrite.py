@@ -12,9 +12,16 @@ variables under ``<layer>/quantbridge/`` (``act_min``, ``act_max``, ``initialize
 plain Saver saves them). Every forward pass computes the next range arithmetically and
 assigns it (an unchanged value when nothing is to be updated); ``fq_a`` uses the new range::
 
+    quant_flag > 0, range not set yet (any mode):           min / max of this batch (initialized := True)
     calibrating (set_calibrate_state, quant_flag > 0):      running min / max of the batches
-    quant_flag > 0, is_train_flag, not calibrating (QAT):   EMA, decay 0.99 (first batch initialises)
+    quant_flag > 0, is_train_flag, not calibrating (QAT):   EMA, decay 0.99
     otherwise:                                               unchanged
+
+A layer whose range was never set (no calibration, no training) thus takes it from the first
+batch it runs quantized, in that same step, inference included, as the PyTorch quantizers do:
+running the quantized graph before calibrating gives a usable (if batch-dependent) model
+rather than a degenerate [0, 0] range. ``set_calibrate_state(sess, True)`` clears the flags,
+so a calibration still starts from scratch.
 
 With ``quantbridge.calibration.method`` ``percentile`` or ``mse`` a ``py_func`` also feeds the
 calibrating batches into a ``common.qparams.HistogramObserver`` per layer (an empty slice
@@ -28,9 +35,9 @@ import weakref
 import numpy as np
 import tensorflow as tf
 
-from quantbridge.common import config, paramfile, qparams
+from quantbridge.common import config, qparams
 from quantbridge.errors import ModelError
-from quantbridge.tf import _ops
+from quantbridge.tf import _ops, _params
 from quantbridge.tf._graph import SCOPE, SUPPORTED, graph_of, layer_ops, trace_weight, weight_layout
 
 __all__ = ["EMA_DECAY", "optimize_model", "set_calibrate_state", "float_saver", "init_quant_variables",
@@ -262,14 +269,18 @@ def _rewrite_layer(state, layer):
         batch_min, batch_max = tf.reduce_min(x_const), tf.reduce_max(x_const)
         old_min, old_max = layer.act_min.read_value(), layer.act_max.read_value()
         init = layer.initialized.read_value()
+        # A range never set is taken from the current batch whenever the layer runs quantized
+        # (calibration, training or inference alike), in this same step: the fake quant below
+        # then uses that range instead of the degenerate initial [0, 0].
+        first = tf.logical_and(tf.logical_and(state.quant_on, nonempty), tf.logical_not(init), name="first_batch")
         decay = np.float32(EMA_DECAY)
-        new_min = tf.where(do_calib, tf.where(init, tf.minimum(old_min, batch_min), batch_min),
-                           tf.where(do_ema, tf.where(init, old_min * decay + batch_min * (1 - decay), batch_min),
-                                    old_min))
-        new_max = tf.where(do_calib, tf.where(init, tf.maximum(old_max, batch_max), batch_max),
-                           tf.where(do_ema, tf.where(init, old_max * decay + batch_max * (1 - decay), batch_max),
-                                    old_max))
-        new_init = tf.logical_or(init, tf.logical_or(do_calib, do_ema))
+        new_min = tf.where(first, batch_min,
+                           tf.where(do_calib, tf.minimum(old_min, batch_min),
+                                    tf.where(do_ema, old_min * decay + batch_min * (1 - decay), old_min)))
+        new_max = tf.where(first, batch_max,
+                           tf.where(do_calib, tf.maximum(old_max, batch_max),
+                                    tf.where(do_ema, old_max * decay + batch_max * (1 - decay), old_max)))
+        new_init = tf.logical_or(init, first)
         updates = [layer.act_min.assign(new_min, read_value=False),
                    layer.act_max.assign(new_max, read_value=False),
                    layer.initialized.assign(new_init, read_value=False)]
@@ -361,7 +372,10 @@ def quant_params(sess):
 
     Weight scales are computed from the current (float) weights; activation scale and zero point
     from the range variables. Entries follow the parameter-file schema, ``tensor`` naming the
-    weight variable and the layer's input tensor in this graph.
+    weight variable and the layer's input tensor in this graph; as in the PyTorch back end the
+    activation's ``min`` / ``max`` are the range its scale and zero point represent and
+    ``activation["calibrated"]`` says whether the range was ever set. A depthwise filter with a
+    channel multiplier > 1 has ``"channel_axes": [2, 3]`` instead of ``"axis"`` (see ``_params``).
     """
     state = state_of(sess)
     fetch = [(layer.weight_tensor, layer.act_min, layer.act_max, layer.initialized) for layer in state.quantized]
@@ -372,11 +386,10 @@ def quant_params(sess):
         if layer.quantized:
             weight, lo, hi, init = next(values)
             absmax = np.max(np.abs(weight), axis=layer.reduce_axes).reshape(-1)
-            entry["weight"] = paramfile.weight_entry(layer.variable, layer.channel_axis,
-                                                     qparams.weight_qparams(absmax))
+            entry["weight"] = _params.weight_entry(layer.variable, layer.op_type, weight.shape, layer.channel_axis,
+                                                   qparams.weight_qparams(absmax))
             scale, zero_point = qparams.activation_qparams(lo, hi)
-            entry["activation"] = paramfile.activation_entry(layer.input_tensor.name, scale, zero_point,
-                                                             min(float(lo), 0.0), max(float(hi), 0.0))
-            entry["calibrated"] = bool(init)
+            entry["activation"] = _params.activation_entry(layer.input_tensor.name, scale, zero_point)
+            entry["activation"]["calibrated"] = bool(init)
         out.append(entry)
     return out

@@ -26,7 +26,25 @@ final class ConsoleProgress implements ProgressListener, AutoCloseable {
     }
 
     ConsoleProgress(PrintWriter out) {
-        this(out, System.console() != null && !"dumb".equals(System.getenv("TERM")));
+        this(out, isTerminal());
+    }
+
+    /**
+     * True when output goes to a terminal. {@code System.console()} alone is not enough: from JDK
+     * 22 it is non-null even when output is redirected, and {@code Console.isTerminal()} says so.
+     */
+    static boolean isTerminal() {
+        java.io.Console console = System.console();
+        if (console == null || "dumb".equals(System.getenv("TERM"))) {
+            return false;
+        }
+        try {
+            return (Boolean) java.io.Console.class.getMethod("isTerminal").invoke(console);
+        } catch (NoSuchMethodException e) {
+            return true;
+        } catch (ReflectiveOperationException e) {
+            return false;
+        }
     }
 
     ConsoleProgress(PrintWriter out, boolean terminal) {

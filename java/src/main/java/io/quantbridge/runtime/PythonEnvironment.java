@@ -5,6 +5,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Properties;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -60,14 +62,7 @@ public record PythonEnvironment(Path venv, Path basePrefix, Path libpython, Path
             throw new QuantBridgeException(cfg + " has no 'home = ...' line; remove " + root + " and run ./quantbridge setup");
         }
         Path base = Path.of(m.group(1)).getParent();
-        Path lib = base.resolve("lib").resolve("libpython3.10.so.1.0");
-        if (!Files.exists(lib)) {
-            lib = base.resolve("lib").resolve("libpython3.10.so");
-        }
-        if (!Files.exists(lib)) {
-            throw new QuantBridgeException("The base Python of " + root + " (" + base + ") has no shared libpython3.10.so in "
-                    + base.resolve("lib") + "; JEP needs a CPython 3.10 built with --enable-shared");
-        }
+        Path lib = findLibpython(root, base);
         Path site = root.resolve("lib").resolve(PY).resolve("site-packages");
         Path jepDir = site.resolve("jep");
         Path jepLib = jepDir.resolve("libjep.so");
@@ -77,6 +72,33 @@ public record PythonEnvironment(Path venv, Path basePrefix, Path libpython, Path
         Matcher v = JEP_VERSION.matcher(read(jepDir.resolve("version.py")));
         String nativeVersion = v.find() ? v.group(1) : "unknown";
         return new PythonEnvironment(root, base, lib, site, jepLib, nativeVersion);
+    }
+
+    /**
+     * The shared libpython: where setup recorded it ({@code quantbridge-libpython} in the venv,
+     * from sysconfig's LIBDIR/INSTSONAME), else {@code <base>/lib} or its Debian multiarch directory.
+     */
+    private static Path findLibpython(Path venv, Path base) throws QuantBridgeException {
+        List<Path> candidates = new ArrayList<>();
+        Path recorded = venv.resolve("quantbridge-libpython");
+        if (Files.isRegularFile(recorded)) {
+            String line = read(recorded).strip();
+            if (!line.isEmpty()) {
+                candidates.add(Path.of(line));
+            }
+        }
+        for (Path dir : List.of(base.resolve("lib"), base.resolve("lib").resolve("x86_64-linux-gnu"),
+                base.resolve("lib").resolve("aarch64-linux-gnu"))) {
+            candidates.add(dir.resolve("libpython3.10.so.1.0"));
+            candidates.add(dir.resolve("libpython3.10.so"));
+        }
+        for (Path c : candidates) {
+            if (Files.exists(c)) {
+                return c;
+            }
+        }
+        throw new QuantBridgeException("The base Python of " + venv + " (" + base + ") has no shared libpython3.10 (looked at "
+                + candidates + "); JEP needs a CPython 3.10 built with --enable-shared");
     }
 
     /** The version of the jep jar on the class path ({@code org.ninia:jep}). */

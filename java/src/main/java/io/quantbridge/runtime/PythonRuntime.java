@@ -299,8 +299,10 @@ public final class PythonRuntime implements AutoCloseable {
             MainInterpreter.setInitParams(cfg);
             try {
                 interp = new SharedInterpreter();
+                String shim = shimSource().map(p -> "sys.path.insert(0, " + pyStr(p.toString()) + ")\n").orElse("");
                 interp.exec("import site, sys\n"
                         + "site.addsitedir(" + pyStr(env.sitePackages().toString()) + ")\n"
+                        + shim
                         + "sys.prefix = sys.exec_prefix = " + pyStr(env.venv().toString()) + "\n"
                         + "from quantbridge._bridge import bootstrap as _qb_bootstrap, call as _qb_call, "
                         + "call_method as _qb_call_method, get_attr as _qb_get_attr, run_code as _qb_run_code, "
@@ -313,6 +315,24 @@ public final class PythonRuntime implements AutoCloseable {
                 throw new QuantBridgeException("CPython started but QuantBridge's bridge did not load from "
                         + env.venv() + ": " + e.getMessage() + "; run ./quantbridge setup", e);
             }
+        }
+
+        /**
+         * The shim of the QuantBridge checkout this JVM runs from ({@code quantbridge.home} or
+         * {@code QUANTBRIDGE_HOME}), so that the Java and Python halves always come from one tree
+         * even when the venv's editable install points elsewhere.
+         */
+        private static java.util.Optional<Path> shimSource() {
+            String home = System.getProperty("quantbridge.home");
+            if (home == null || home.isBlank()) {
+                home = System.getenv("QUANTBRIDGE_HOME");
+            }
+            if (home == null || home.isBlank()) {
+                return java.util.Optional.empty();
+            }
+            Path shim = Path.of(home).toAbsolutePath().normalize().resolve("python-shim");
+            return java.nio.file.Files.isRegularFile(shim.resolve("quantbridge").resolve("__init__.py"))
+                    ? java.util.Optional.of(shim) : java.util.Optional.empty();
         }
 
         private static String pyStr(String s) {
