@@ -220,6 +220,7 @@ def torch_layer_stats(quant_model, batches, max_batches=None):
     import torch
 
     from quantbridge.torch import _config, _layers
+    from quantbridge.torch._modules import cached_weights
 
     _config.check_model(quant_model, "quant_model")
     _check_max_batches(max_batches)
@@ -266,7 +267,7 @@ def torch_layer_stats(quant_model, batches, max_batches=None):
         for name, (_, module) in layers.items():
             handles.append(module.register_forward_hook(hook_for(name, module)))
         quant_model.eval()
-        with torch.no_grad():
+        with torch.no_grad(), cached_weights(quant_model):
             for batch in batches:
                 if max_batches is not None and count >= int(max_batches):
                     break

@@ -339,8 +339,10 @@ class _TorchProbe:
             module.weight_quant.enable_fake_quant(quantized)
 
     def _outputs(self):
+        from quantbridge.torch._modules import cached_weights
+
         self.model.eval()
-        with self.torch.no_grad():
+        with self.torch.no_grad(), cached_weights(self.model):
             return np.concatenate([_flat(self.model(x)) for x in self.inputs])
 
     def measure(self, float_layers):
@@ -351,8 +353,11 @@ class _TorchProbe:
         sqnr = qparams.sqnr_db(self.reference, self._outputs())
         value = None
         if self.eval_fn is not None:
+            from quantbridge.torch._modules import cached_weights
+
             self.model.eval()
-            value = self.eval_fn(self.model)
+            with cached_weights(self.model):    # the user's evaluation changes no weight
+                value = self.eval_fn(self.model)
         return {"sqnr_db": float(sqnr), "eval": value}
 
 

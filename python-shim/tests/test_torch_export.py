@@ -136,19 +136,30 @@ def _check_structure(path, params, shape_text):
 
 
 def _qdq(model, params):
-    """The INT8 QDQ model the Java side builds from the parameter file (a Python rendering)."""
+    """The INT8 QDQ model the Java side builds from the parameter file (a Python rendering of the
+    same rules): at every node of a quantized layer (``nodes``, or ``node``), Q/DQ of the layer's
+    activation parameters on the node's data input and of the weight entry (or of its copy for
+    the initializer the node reads) on its weight input."""
     extra_inits, before = [], {}
     for layer in params["layers"]:
-        w, a, p = layer["weight"], layer["activation"], layer["node"]
-        extra_inits += [numpy_helper.from_array(np.array(a["scale"], np.float32), p + "_as"),
-                        numpy_helper.from_array(np.array(a["zero_point"], np.uint8), p + "_az"),
-                        numpy_helper.from_array(np.array(w["scale"], np.float32), p + "_ws"),
-                        numpy_helper.from_array(np.zeros(len(w["scale"]), np.int8), p + "_wz")]
-        axis = w["axis"]
-        before[p] = [helper.make_node("QuantizeLinear", [a["tensor"], p + "_as", p + "_az"], [p + "_aq"]),
-                     helper.make_node("DequantizeLinear", [p + "_aq", p + "_as", p + "_az"], [p + "_ad"]),
-                     helper.make_node("QuantizeLinear", [w["tensor"], p + "_ws", p + "_wz"], [p + "_wq"], axis=axis),
-                     helper.make_node("DequantizeLinear", [p + "_wq", p + "_ws", p + "_wz"], [p + "_wd"], axis=axis)]
+        if "weight" not in layer:
+            continue
+        w, a = layer["weight"], layer["activation"]
+        weights = {w["tensor"]: w, **{c["tensor"]: c for c in w.get("copies", [])}}
+        for p in layer.get("nodes", [layer["node"]]):
+            node = next(n for n in model.graph.node if n.name == p)
+            wp = weights.get(node.input[1], w)
+            extra_inits += [numpy_helper.from_array(np.array(a["scale"], np.float32), p + "_as"),
+                            numpy_helper.from_array(np.array(a["zero_point"], np.uint8), p + "_az"),
+                            numpy_helper.from_array(np.array(wp["scale"], np.float32), p + "_ws"),
+                            numpy_helper.from_array(np.zeros(len(wp["scale"]), np.int8), p + "_wz")]
+            axis = wp["axis"]
+            before[p] = [helper.make_node("QuantizeLinear", [node.input[0], p + "_as", p + "_az"], [p + "_aq"]),
+                         helper.make_node("DequantizeLinear", [p + "_aq", p + "_as", p + "_az"], [p + "_ad"]),
+                         helper.make_node("QuantizeLinear", [node.input[1], p + "_ws", p + "_wz"], [p + "_wq"],
+                                          axis=axis),
+                         helper.make_node("DequantizeLinear", [p + "_wq", p + "_ws", p + "_wz"], [p + "_wd"],
+                                          axis=axis)]
     nodes = []
     for node in model.graph.node:
         if node.name in before:
@@ -162,7 +173,9 @@ def _qdq(model, params):
 
 
 def _run(model_bytes, feeds):
-    session = ort.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL   # ONNX semantics, no fusions
+    session = ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
     return session.run(None, feeds)
 
 
@@ -265,3 +278,168 @@ def test_unused_quantized_layer_is_left_out_with_a_warning(workdir):
     with pytest.warns(UserWarning, match="'spare/MatMul' has no node"):
         out = export_onnx(WithSpare(), cfg, quant.state_dict(), "./")
     assert [layer["name"] for layer in out["layers"]] == ["fc/MatMul"]
+
+
+# -- layers called more than once, tied weights, weights read outside their module -----------------
+class SharedHead(nn.Module):
+    """One conv applied twice (a shared head): the second call reads another tensor, same quantizer."""
+
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(4, 4, 3, padding=1)
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        y = self.c(torch.relu(self.c(x)) - 1.0)
+        return self.fc(y.mean((2, 3)))
+
+
+class SharedPerLevelBN(nn.Module):
+    """A shared conv with its own BatchNorm after each call (EfficientDet-style heads): torch's
+    exporter folds each BatchNorm into its own copy of the weight."""
+
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(4, 4, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(4)
+        self.bn2 = nn.BatchNorm2d(4)
+
+    def forward(self, x):
+        a = torch.relu(self.bn1(self.c(x)))
+        return self.bn2(self.c(a))
+
+
+class TiedReversed(nn.Module):
+    """Two Linear layers sharing one weight, on 3-D inputs (MatMul with unnamed transposed copies),
+    called in the reverse of their module order with very different input ranges."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(6, 6)
+        self.b = nn.Linear(6, 6)
+        self.b.weight = self.a.weight
+
+    def forward(self, x):
+        y = self.b(x)
+        return self.a(10.0 * torch.relu(y))
+
+
+class FunctionalReuse(nn.Module):
+    """The conv's weight is also read by a functional conv (a weight-shared dilated branch)."""
+
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(4, 4, 3, padding=1)
+        self.bn = nn.BatchNorm2d(4)
+        self.head = nn.Conv2d(4, 2, 1)
+
+    def forward(self, x):
+        a = self.bn(self.c(x))
+        b = torch.nn.functional.conv2d(x, self.c.weight, self.c.bias, padding=2, dilation=2)
+        return self.head(a + b)
+
+
+def _pipeline(cls, shape, batches, quantized=None, steps=0):
+    """Quantize ``cls()`` (all layers, or ``quantized``), calibrate, optionally train, export."""
+    torch.manual_seed(0)
+    model = _randomise_bn(cls())
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    cfg = build_config(model, shape)
+    for name, entry in cfg["layer_strategy"].items():
+        if quantized is None or name in quantized:
+            entry["quant_strategy"] = "Quant_INT8-8"
+    quant = optimize_model(model, cfg)
+    calibrate(quant, batches)
+    if steps:
+        opt = torch.optim.SGD(quant.parameters(), lr=1e-2)
+        quant.train()
+        for batch in batches[:steps]:
+            opt.zero_grad()
+            quant(batch).pow(2).mean().backward()
+            opt.step()
+        quant.eval()
+    fresh = cls()
+    fresh.load_state_dict(state)
+    out = generate_final_model(fresh, cfg, _save(quant), "./")
+    return quant, out
+
+
+def _batches(shape, n, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randn(shape, generator=g) for _ in range(n)]
+
+
+def test_shared_module_is_quantized_at_every_call(workdir):
+    quant, out = _pipeline(SharedHead, "x:1,4,6,6", _batches((8, 4, 6, 6), 4), steps=2)
+    model = onnx.load(out["onnx"])
+    conv, fc = out["param_dict"]["layers"]
+    convs = [n.name for n in model.graph.node if n.op_type == "Conv"]
+    assert conv["nodes"] == convs and len(convs) == 2 and conv["node"] == convs[0]
+    assert fc["nodes"] == [fc["node"]]
+    assert all(n.input[1] == conv["weight"]["tensor"] for n in model.graph.node if n.op_type == "Conv")
+    assert "copies" not in conv["weight"]
+    act = quant.c.activation_quant.qparams()
+    assert (conv["activation"]["scale"], conv["activation"]["zero_point"]) == (act["scale"], act["zero_point"])
+    x = _batches((16, 4, 6, 6), 1, seed=7)[0].numpy()
+    qdq = _run(_qdq(model, out["param_dict"]), {"x": x})[0]
+    np.testing.assert_allclose(qdq, fake_quant_predict(quant, x), rtol=0, atol=1e-5)
+
+
+def test_shared_module_with_a_batchnorm_per_call_lists_the_weight_copies(workdir):
+    quant, out = _pipeline(SharedPerLevelBN, "x:1,4,6,6", _batches((8, 4, 6, 6), 4))
+    model = onnx.load(out["onnx"])
+    (conv,) = out["param_dict"]["layers"]
+    nodes = [n for n in model.graph.node if n.op_type == "Conv"]
+    assert conv["nodes"] == [n.name for n in nodes]
+    (copy_,) = conv["weight"]["copies"]                  # each call reads its own folded weight
+    assert [conv["weight"]["tensor"], copy_["tensor"]] == [n.input[1] for n in nodes]
+    inits = {t.name: numpy_helper.to_array(t).astype(np.float64) for t in model.graph.initializer}
+    for entry in (conv["weight"], copy_):                # both copies on their int8 grid
+        q = inits[entry["tensor"]] / np.asarray(entry["scale"]).reshape(-1, 1, 1, 1)
+        assert np.abs(q - np.round(q)).max() < 1e-3 and np.abs(np.round(q)).max() <= 127
+    x = _batches((16, 4, 6, 6), 1, seed=7)[0].numpy()
+    qdq = _run(_qdq(model, out["param_dict"]), {"x": x})[0]
+    np.testing.assert_allclose(qdq, fake_quant_predict(quant, x), rtol=0, atol=1e-5)
+
+
+def test_tied_layers_map_to_their_own_calls_in_execution_order(workdir):
+    quant, out = _pipeline(TiedReversed, "x:1,4,6", _batches((8, 4, 6), 4, seed=3))
+    model = onnx.load(out["onnx"])
+    matmuls = [n.name for n in model.graph.node if n.op_type == "MatMul"]     # b's call first
+    layers = {layer["name"]: layer for layer in out["param_dict"]["layers"]}
+    assert layers["b/MatMul"]["nodes"] == matmuls[:1] and layers["a/MatMul"]["nodes"] == matmuls[1:]
+    for name, module in (("a/MatMul", quant.a), ("b/MatMul", quant.b)):
+        assert layers[name]["activation"]["scale"] == module.activation_quant.qparams()["scale"]
+    assert layers["a/MatMul"]["activation"]["scale"] > 2 * layers["b/MatMul"]["activation"]["scale"]
+    x = _batches((32, 4, 6), 1, seed=9)[0].numpy()
+    want = fake_quant_predict(quant, x)
+    qdq = _run(_qdq(model, out["param_dict"]), {"x": x})[0]
+    np.testing.assert_allclose(qdq, want, rtol=0, atol=1e-5 * np.abs(want).max())
+
+
+def test_a_layer_whose_nodes_cannot_be_told_apart_is_refused(workdir):
+    class Ambiguous(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c = nn.Conv2d(4, 4, 3, padding=1)
+
+        def forward(self, x):    # the same conv twice: once as the module, once functionally
+            return self.c(x) + torch.nn.functional.conv2d(2.0 * x, self.c.weight, self.c.bias, padding=1)
+
+    from quantbridge.errors import ModelError
+    with pytest.raises(ModelError, match=r"cannot tell which ONNX nodes belong to layer\(s\) \['c/Conv2D'\]"):
+        _pipeline(Ambiguous, "x:1,4,6,6", _batches((8, 4, 6, 6), 2))
+    _, out = _pipeline(Ambiguous, "x:1,4,6,6", _batches((8, 4, 6, 6), 2), quantized=[])   # float: no harm
+    assert [layer["nodes"] for layer in out["param_dict"]["layers"]] == [["Conv_0"]]
+
+
+def test_batchnorm_is_not_folded_into_a_conv_whose_weight_is_read_elsewhere(workdir):
+    from quantbridge.torch._export import fold_batchnorm
+
+    assert fold_batchnorm(_randomise_bn(FunctionalReuse()).eval()) == {}
+    quant, out = _pipeline(FunctionalReuse, "x:1,4,6,6", _batches((8, 4, 6, 6), 4), quantized=["head/Conv2D"])
+    feeds = {"x": _batches((16, 4, 6, 6), 1, seed=7)[0].numpy()}
+    np.testing.assert_allclose(_run(out["onnx"], feeds)[0], _outputs(quant, feeds, act_quant=False)[0],
+                               rtol=1e-4, atol=1e-4)
+    qdq = _run(_qdq(onnx.load(out["onnx"]), out["param_dict"]), feeds)[0]
+    np.testing.assert_allclose(qdq, fake_quant_predict(quant, feeds["x"]), rtol=0, atol=1e-5)

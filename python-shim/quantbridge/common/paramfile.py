@@ -10,14 +10,26 @@
       "layers": [
         {"name": "conv1/Conv2D", "op_type": "...", "quant_strategy": "Quant_INT8-8" | "float",
          "node": "<ONNX node / TF op name in the exported model>",
+         "nodes": ["<every ONNX node of the layer, the first one is node>"],       (torch only)
          "weight": {"tensor": "<initializer / Const name>", "dtype": "int8", "bits": 8, "symmetric": true,
-                    "axis": <channel axis of that tensor>, "scale": [...], "zero_point": [...]},
+                    "axis": <channel axis of that tensor>, "scale": [...], "zero_point": [...],
+                    "copies": [{"tensor": "...", "axis": a, "scale": [...], "zero_point": [...]}]},  (optional)
          "activation": {"tensor": "<the layer's input tensor>", "dtype": "uint8", "bits": 8,
                         "symmetric": false, "scale": s, "zero_point": z, "min": lo, "max": hi}}
       ]
     }
 
 ``weight`` and ``activation`` are absent for layers left at ``float``.
+
+Layers called more than once (PyTorch): a module called several times (a shared conv head, a
+block applied twice) has one ONNX node per call. ``nodes`` lists them all in graph order and
+``node`` is the first (readers that know only ``node`` see the first call). One activation
+quantizer serves every call, so ``activation`` (scale, zero point) applies to the data input of
+each node; ``activation.tensor`` is the first node's. The nodes normally read the same weight
+initializer ``weight.tensor``; a node that reads another initializer holding this layer's weight
+(torch's exporter folded a BatchNorm into that call only, or transposed the weight for it) has
+that initializer in ``weight.copies`` with its own axis and scales (same dtype and zero points).
+``copies`` is absent when there are none.
 
 Weight channel axes: ``axis`` is the one axis of ``tensor`` the per-channel scales run along.
 A TensorFlow DepthwiseConv2dNative filter ``[h, w, in, mult]`` with a channel multiplier
@@ -50,10 +62,16 @@ def sha256_file(path):
     return digest.hexdigest()
 
 
-def weight_entry(tensor, axis, scales, bits=8):
+def weight_entry(tensor, axis, scales, bits=8, copies=()):
+    """A symmetric int8 weight entry; ``copies``: ``[(tensor, axis, scales)]`` of other initializers
+    holding the same layer's weight (see the module docstring)."""
     scales = [float(s) for s in scales]
-    return {"tensor": tensor, "dtype": "int8", "bits": bits, "symmetric": True, "axis": int(axis),
-            "scale": scales, "zero_point": [0] * len(scales)}
+    entry = {"tensor": tensor, "dtype": "int8", "bits": bits, "symmetric": True, "axis": int(axis),
+             "scale": scales, "zero_point": [0] * len(scales)}
+    if copies:
+        entry["copies"] = [{"tensor": t, "axis": int(a), "scale": [float(x) for x in sc], "zero_point": [0] * len(sc)}
+                           for t, a, sc in copies]
+    return entry
 
 
 def activation_entry(tensor, scale, zero_point, lo, hi, bits=8):

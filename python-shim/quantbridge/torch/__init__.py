@@ -39,11 +39,11 @@ from quantbridge.common import config as qconfig
 from quantbridge.common import paramfile
 from quantbridge.errors import ModelError, QuantBridgeError
 from quantbridge.torch import _config, _export, _layers
-from quantbridge.torch._modules import ActivationFakeQuantize, WeightFakeQuantize
+from quantbridge.torch._modules import ActivationFakeQuantize, WeightFakeQuantize, cached_weights
 
 __all__ = ["generate_config_file", "optimize_model", "get_quant_loss", "set_calibrate_state",
            "generate_final_model", "list_layers", "build_config", "calibrate", "quant_params", "export_onnx",
-           "fake_quant_predict", "ActivationFakeQuantize", "WeightFakeQuantize"]
+           "fake_quant_predict", "cached_weights", "ActivationFakeQuantize", "WeightFakeQuantize"]
 
 
 def list_layers(model):
@@ -94,10 +94,12 @@ def get_quant_loss(quant_model):
     """A differentiable scalar: the summed relative quantization error of the quantized layers.
 
     For every quantized layer it adds ``||w - fq(w)||^2 / ||w||^2`` of the weight and
-    ``||x - fq(x)||^2 / ||x||^2`` of the layer input seen in the last training-mode forward
-    pass (denominators are constants). Gradients reach the weights (toward their grid
-    points), the learned activation scales and the clipped activations. Call it after the
-    forward pass and before ``backward``; add it with a small weight,
+    ``||x - fq(x)||^2 / ||x||^2`` of the layer input in the current training-mode forward pass
+    of ``quant_model`` (summed over the calls of a layer called more than once; denominators are
+    constants). A layer that did not run in that pass (a branch not taken) adds its weight term
+    only. Gradients reach the weights (toward their grid points), the learned activation scales
+    and the clipped activations. Call it after the forward pass and before ``backward``: the
+    layer inputs are released when the backward pass reaches them. Add it with a small weight,
     ``loss + 0.05 * get_quant_loss(quant_model)``: about 1:20 to the task loss is typical.
     Returns 0 for a model without quantized layers.
     """
@@ -127,8 +129,10 @@ def set_calibrate_state(quant_model, calibrate_mode):
     True: each quantizer forgets earlier statistics, then observes running min/max (plus a
     histogram for ``percentile``/``mse``) and passes values through unchanged; run forward
     passes in eval mode under ``torch.no_grad()`` (they change no weights). False: each
-    quantizer that saw data takes the range of the configured method, then quantization
-    is switched on. Weights stay fake-quantized throughout.
+    quantizer that is calibrating and saw data takes the range of the configured method, then
+    quantization is switched on. False is idempotent: a quantizer that is not calibrating keeps
+    its parameters (calibrated or learned in QAT) and only has quantization switched on.
+    Weights stay fake-quantized throughout.
     """
     for quantizer in _activation_quantizers(quant_model):
         if calibrate_mode:
@@ -166,7 +170,7 @@ def calibrate(quant_model, batches, max_batches=None):
     count = 0
     try:
         quant_model.eval()
-        with torch.no_grad():
+        with torch.no_grad(), cached_weights(quant_model):
             for batch in batches:
                 if max_batches is not None and count >= int(max_batches):
                     break
@@ -245,7 +249,7 @@ def fake_quant_predict(quant_model, x_numpy):
     device = next((p.device for p in quant_model.parameters()), torch.device("cpu"))
     try:
         quant_model.eval()
-        with torch.no_grad():
+        with torch.no_grad(), cached_weights(quant_model):
             out = quant_model(torch.as_tensor(np.asarray(x_numpy, dtype=np.float32), device=device))
     finally:
         quant_model.train(was_training)

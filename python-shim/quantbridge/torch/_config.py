@@ -7,6 +7,7 @@ from torch import nn
 from quantbridge.common import config as qconfig
 from quantbridge.errors import ModelError
 from quantbridge.torch import _layers
+from quantbridge.torch._modules import ActivationFakeQuantize, _Steps, new_step
 
 __all__ = ["CONFIG_ATTR", "check_model", "list_layers", "build_config", "resolve", "quantize"]
 
@@ -76,6 +77,15 @@ def quantize(model, resolved):
             replacements[id(module)] = _layers.quantize_layer(module, calibration)
     root = _layers.replace_modules(model, replacements)
     setattr(root, CONFIG_ATTR, resolved)
+    # Each forward pass of the root starts a new step: get_quant_loss then uses only the inputs of
+    # the layers that ran in the current pass (a layer skipped by a branch leaves no stale term).
+    steps = _Steps()
+    root._quantbridge_steps = steps
+    for module in root.modules():
+        if isinstance(module, ActivationFakeQuantize):
+            module._steps = steps
+    if not any(hook is new_step for hook in root._forward_pre_hooks.values()):
+        root.register_forward_pre_hook(new_step)
     return root
 
 

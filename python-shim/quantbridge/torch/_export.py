@@ -123,11 +123,22 @@ def _fold(conv, bn):
     return c
 
 
+def _attr(model, target):
+    obj = model
+    for part in target.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
 def fold_batchnorm(model):
     """Fold every BatchNorm that directly follows a conv whose output feeds only it.
 
     Uses ``torch.fx.symbolic_trace`` to see the data flow; an untraceable model is left
-    unfolded with a warning. Returns ``{conv module path: factor c}``.
+    unfolded with a warning. A conv is folded only if it is called once and nothing else
+    reads its weight or bias (``F.conv2d(x, self.conv.weight)``: an fx ``get_attr``), since
+    the fold changes them. Returns ``{conv module path: factor c}``.
     """
     try:
         graph = torch.fx.symbolic_trace(model).graph
@@ -137,6 +148,8 @@ def fold_batchnorm(model):
         return {}
     modules = dict(model.named_modules())
     calls = collections.Counter(n.target for n in graph.nodes if n.op == "call_module")
+    # tensors read directly by the forward pass (under any name, tied parameters included)
+    read = {id(t) for t in (_attr(model, n.target) for n in graph.nodes if n.op == "get_attr") if torch.is_tensor(t)}
     folded = {}
     for node in graph.nodes:
         bn = modules.get(node.target) if node.op == "call_module" else None
@@ -148,7 +161,8 @@ def fold_batchnorm(model):
         conv = modules.get(src.target)
         if (type(conv) not in _CONV_TYPES or calls[src.target] != 1 or bn.running_mean is None
                 or bn.num_features != conv.out_channels
-                or (isinstance(conv, nn.ConvTranspose2d) and conv.groups != 1)):
+                or (isinstance(conv, nn.ConvTranspose2d) and conv.groups != 1)
+                or id(conv.weight) in read or (conv.bias is not None and id(conv.bias) in read)):
             continue
         folded[src.target] = _fold(conv, bn)
         _set_submodule(model, node.target, nn.Identity())
@@ -165,8 +179,9 @@ def _flatten(out):
     return []
 
 
-def _to_onnx(model, shapes):
-    """ONNX bytes (opset 13, dynamic batch) of ``model`` for inputs ``shapes``; output names."""
+def _to_onnx(model, shapes, watch=()):
+    """ONNX bytes (opset 13, dynamic batch) of ``model`` for inputs ``shapes``, output names, and
+    the module paths of ``watch`` (``[(path, module)]``) in the order the exported pass called them."""
     generator = torch.Generator().manual_seed(0)
     inputs = tuple(torch.randn(dims, generator=generator) for _, dims in shapes)
     with torch.no_grad():
@@ -177,10 +192,20 @@ def _to_onnx(model, shapes):
     input_names = [name for name, _ in shapes]
     output_names = ["output"] if n_out == 1 else [f"output_{i}" for i in range(n_out)]
     buffer = io.BytesIO()
-    torch.onnx.export(model, inputs, buffer, export_params=True, opset_version=OPSET, do_constant_folding=True,
-                      training=torch.onnx.TrainingMode.EVAL, input_names=input_names, output_names=output_names,
-                      dynamic_axes={n: {0: "batch"} for n in input_names + output_names})
-    return buffer.getvalue(), output_names
+    calls, handles, seen = [], [], set()
+    for path, module in watch:
+        if id(module) not in seen:         # a module at several paths: one hook, its first path
+            seen.add(id(module))
+            handles.append(module.register_forward_hook(lambda m, i, o, p=path: calls.append(p)))
+    try:
+        # the traced pass: each call of a watched module becomes (at most) one weight node, in this order
+        torch.onnx.export(model, inputs, buffer, export_params=True, opset_version=OPSET, do_constant_folding=True,
+                          training=torch.onnx.TrainingMode.EVAL, input_names=input_names, output_names=output_names,
+                          dynamic_axes={n: {0: "batch"} for n in input_names + output_names})
+    finally:
+        for handle in handles:
+            handle.remove()
+    return buffer.getvalue(), output_names, calls
 
 
 def _channel_factors(init, weight, axis):
@@ -207,32 +232,96 @@ def _weight_axis(node):
     return 1, True  # MatMul: x @ W^T
 
 
+_NODE_OPS = {nn.Conv1d: ("Conv",), nn.Conv2d: ("Conv",), nn.ConvTranspose2d: ("ConvTranspose",),
+             nn.Linear: ("Gemm", "MatMul")}
+
+
+def _conv_attributes_fit(node, module):
+    """Whether the ONNX conv ``node`` has ``module``'s stride, dilation, groups (and zero padding)."""
+    ints = {a.name: list(a.ints) for a in node.attribute if a.ints}
+    group = next((a.i for a in node.attribute if a.name == "group"), 1)
+    n = len(module.kernel_size)
+    if (group != module.groups or ints.get("strides", [1] * n) != list(module.stride)
+            or ints.get("dilations", [1] * n) != list(module.dilation)):
+        return False
+    if (type(module) in (nn.Conv1d, nn.Conv2d) and module.padding_mode == "zeros"
+            and not isinstance(module.padding, str)):
+        return ints.get("pads", [0] * 2 * n) == list(module.padding) * 2
+    return True
+
+
 class _OnnxIndex:
-    """Weight initializers of an ONNX graph and the nodes using them as their weight input."""
+    """Weight nodes of an ONNX graph (Conv/ConvTranspose/Gemm/MatMul reading an initializer as
+    their weight), in graph order, and which of them can be a call of which torch layer."""
 
     def __init__(self, model_proto):
         from onnx import numpy_helper
         self.arrays = {t.name: numpy_helper.to_array(t) for t in model_proto.graph.initializer}
         self.uses = [(node, node.input[1]) for node in model_proto.graph.node
                      if node.op_type in _WEIGHT_OPS and len(node.input) > 1 and node.input[1] in self.arrays]
-        self.claimed = set()
+        self._fits = {}
+        self._weights = {}
 
-    def locate(self, param_name, weight):
-        """(node, initializer name, axis, factors) for the torch ``weight``, or None."""
-        ordered = sorted(self.uses, key=lambda use: use[1] != param_name)
-        for node, init_name in ordered:
-            if init_name in self.claimed:
-                continue
-            axis, transposed = _weight_axis(node)
-            expected = weight.T if transposed and weight.ndim == 2 else weight
-            init = self.arrays[init_name]
-            if (transposed and weight.ndim != 2) or init.shape != expected.shape:
-                continue
-            factors = _channel_factors(init, expected, axis)
-            if factors is not None:
-                self.claimed.add(init_name)
-                return node, init_name, axis, factors
-        return None
+    def fit(self, path, module, j):
+        """``(axis, factors)`` if weight node ``j`` can be a call of ``module`` (at ``path``), else None.
+
+        The node must have the layer's op (and conv attributes), and its initializer must be the
+        layer's weight (transposed for MatMul and Gemm without transB) up to per-channel factors
+        (a BatchNorm that torch's exporter folded in).
+        """
+        memo = (path, j)
+        if memo not in self._fits:
+            self._fits[memo] = self._fit(path, module, j)
+        return self._fits[memo]
+
+    def _fit(self, path, module, j):
+        node, init_name = self.uses[j]
+        if node.op_type not in _NODE_OPS.get(type(module), ()):
+            return None
+        if node.op_type in ("Conv", "ConvTranspose") and not _conv_attributes_fit(node, module):
+            return None
+        if path not in self._weights:
+            self._weights[path] = module.weight.detach().cpu().numpy()
+        weight = self._weights[path]
+        axis, transposed = _weight_axis(node)
+        if transposed and weight.ndim != 2:
+            return None
+        expected = weight.T if transposed else weight
+        init = self.arrays[init_name]
+        if init.shape != expected.shape:
+            return None
+        if init_name == key(path, "weight") and not transposed:
+            return axis, np.ones(init.shape[axis])
+        factors = _channel_factors(init, expected, axis)
+        return None if factors is None else (axis, factors)
+
+    def assign(self, calls, modules):
+        """Weight node index (or None) of each call: ``calls`` are module paths in execution order.
+
+        ONNX keeps the traced order of the weight nodes, so the calls are matched to the nodes
+        in order (skipping nodes of other origin, e.g. ``F.conv2d`` on a layer's weight, and calls
+        whose result was optimised away). Matching from the front and from the back must give
+        every layer the same nodes; where they differ (identical weights with a missing or an
+        extra node between them) the mapping is ambiguous: returns ``(assignment, {paths})``.
+        """
+        n = len(self.uses)
+        front, p = [], 0
+        for path in calls:
+            j = next((j for j in range(p, n) if self.fit(path, modules[path], j) is not None), None)
+            front.append(j)
+            p = p if j is None else j + 1
+        back, p = [None] * len(calls), n - 1
+        for k in range(len(calls) - 1, -1, -1):
+            path = calls[k]
+            j = next((j for j in range(p, -1, -1) if self.fit(path, modules[path], j) is not None), None)
+            back[k] = j
+            p = p if j is None else j - 1
+        ambiguous = set()
+        for path in set(calls):
+            if ({j for c, j in zip(calls, front) if c == path} - {None}
+                    != {j for c, j in zip(calls, back) if c == path} - {None}):
+                ambiguous.add(path)
+        return front, ambiguous
 
 
 def _name_nodes(model_proto):
@@ -271,28 +360,60 @@ def _grid_model(model, resolved, state, where):
     return float_model, layers, fold_batchnorm(float_model)
 
 
-def _layer_entries(model_proto, float_model, layers, folded):
-    """Parameter-file layer entries: each layer's ONNX node, weight initializer and input tensor."""
+def _watched(float_model, layers):
+    """``[(path, module)]`` of the float model's layers, for recording their calls."""
+    modules = dict(float_model.named_modules())
+    return [(path, modules[path]) for path, _, _, _ in layers.values()]
+
+
+def _layer_entries(model_proto, float_model, layers, folded, calls):
+    """Parameter-file layer entries: each layer's ONNX nodes, weight initializer(s) and input tensor.
+
+    ``calls`` are the layers' module paths in the order the export called them; a layer called
+    more than once (a shared module) has one node per call, all listed in ``nodes`` (``node`` is
+    the first), with the layer's one activation quantizer applying to each node's data input.
+    """
     index = _OnnxIndex(model_proto)
     modules = dict(float_model.named_modules())
+    assignment, ambiguous = index.assign(calls, modules)
+    unclear = sorted(name for name, (path, strategy, _, _) in layers.items()
+                     if path in ambiguous and strategy == qconfig.INT8)
+    if unclear:
+        candidates = sorted({index.uses[j][0].name for path in ambiguous for j in range(len(index.uses))
+                             if index.fit(path, modules[path], j) is not None})
+        msg = (f"cannot tell which ONNX nodes belong to layer(s) {unclear}: nodes {candidates} all read "
+               f"the same (or proportional) weights and the call order does not decide it (a layer's weight "
+               f"also used by another op, or a call whose result is unused); keep these layers at 'float' "
+               f"or give the layers distinct weights")
+        raise ModelError(msg)
     entries = []
     for layer, (path, strategy, scales, act) in layers.items():
         module = modules[path]
-        hit = index.locate(key(path, "weight"), module.weight.detach().numpy())
-        if hit is None:
+        used = []
+        for call_path, j in zip(calls, assignment):
+            if call_path == path and j is not None and j not in used:
+                used.append(j)
+        if not used:
             if strategy == qconfig.INT8:
                 warnings.warn(f"layer {layer!r} has no node in the exported ONNX graph (unused in forward?); "
                               f"it is left out of the parameter list", stacklevel=4)
             continue
-        node, init_name, axis, factors = hit
+        nodes = [index.uses[j][0] for j in used]
         entry = {"name": layer, "op_type": _layers.op_type(type(module)), "quant_strategy": strategy,
-                 "node": node.name}
+                 "node": nodes[0].name, "nodes": [node.name for node in nodes]}
         if strategy == qconfig.INT8:
-            factor = np.abs(factors) * (np.abs(folded[path].numpy()) if path in folded else 1.0)
-            # a zero BatchNorm factor zeroes the channel; keep its scale positive for QuantizeLinear
-            weight_scales = np.maximum(scales * factor, _W_SCALE_MIN).astype(np.float32)
-            entry["weight"] = paramfile.weight_entry(init_name, axis, weight_scales)
-            entry["activation"] = paramfile.activation_entry(node.input[0], act["scale"], act["zero_point"],
+            tensors = {}     # initializer -> (axis, scales): one per distinct weight copy
+            for j in used:
+                init_name = index.uses[j][1]
+                if init_name not in tensors:
+                    axis, factors = index.fit(path, module, j)
+                    factor = np.abs(factors) * (np.abs(folded[path].numpy()) if path in folded else 1.0)
+                    # a zero BatchNorm factor zeroes the channel; keep its scale positive for QuantizeLinear
+                    tensors[init_name] = (axis, np.maximum(scales * factor, _W_SCALE_MIN).astype(np.float32))
+            (first, (axis, weight_scales)), *copies = tensors.items()
+            entry["weight"] = paramfile.weight_entry(first, axis, weight_scales,
+                                                     copies=[(t, a, sc) for t, (a, sc) in copies])
+            entry["activation"] = paramfile.activation_entry(nodes[0].input[0], act["scale"], act["zero_point"],
                                                              act["min"], act["max"])
         entries.append(entry)
     return entries
@@ -317,12 +438,13 @@ def export(model, config, state_source, output_dir="./", name="model", overwrite
 
     # 2. build in memory
     float_model, layers, folded = _grid_model(model, resolved, state, where)
-    data, output_names = _to_onnx(float_model, qconfig.parse_input_shape(input_shape))
+    data, output_names, calls = _to_onnx(float_model, qconfig.parse_input_shape(input_shape),
+                                         _watched(float_model, layers))
     model_proto = onnx.load_from_string(data)
     if _name_nodes(model_proto):
         data = model_proto.SerializeToString()
     onnx.checker.check_model(model_proto)
-    entries = _layer_entries(model_proto, float_model, layers, folded)
+    entries = _layer_entries(model_proto, float_model, layers, folded, calls)
 
     # 3. write: each file atomically; the parameter file needs the written model's sha256
     result = {"onnx": paths[0], "layers": entries, "outputs": output_names, "input_shape": input_shape}

@@ -24,12 +24,17 @@ import java.util.Set;
 /**
  * Builds the INT8 QDQ ONNX model from a float ONNX model and the quantization parameters.
  *
- * <p>For each layer whose strategy is not {@code float}: the activation input goes through
- * {@code QuantizeLinear -> DequantizeLinear} (uint8, per tensor; one pair shared by all
- * quantized nodes reading the same tensor with the same parameters), and the float weight
- * initializer is replaced by an int8 initializer ({@code clamp(rint(w / scale_c), -127, 127)}),
- * per-channel scales, zero zero-points and a {@code DequantizeLinear(axis)}. Biases stay float.
- * The float weight is kept only if another node still reads it. The input model is not changed.
+ * <p>For each layer whose strategy is not {@code float}, at each of its nodes (a layer lists
+ * several when its module is called more than once; the same activation parameters apply at
+ * each): the node's activation input goes through {@code QuantizeLinear -> DequantizeLinear}
+ * (uint8, per tensor; one pair shared by all quantized nodes reading the same tensor with the
+ * same parameters), and the float weight initializer it reads is replaced by an int8
+ * initializer ({@code clamp(rint(w / scale_c), -127, 127)}), per-channel scales (those of the
+ * layer's weight entry, or of the entry's copy for that initializer) and zero zero-points, shared
+ * by all nodes reading that initializer, and a {@code DequantizeLinear(axis)} per node (ONNX
+ * Runtime 1.15's CPU Conv computes wrongly when one per-axis DequantizeLinear feeds two Convs). Biases
+ * stay float. The float weight is kept only if another node still reads it. The input model is
+ * not changed.
  *
  * <p>Requires opset 13 or later (per-axis DequantizeLinear). The result keeps the IR version and
  * opsets, records producer {@code QuantBridge} and metadata {@value #META_LAYERS} (JSON list of

@@ -41,6 +41,8 @@ final class QdqRewrite {
     private final Map<String, TensorProto> initializers = new LinkedHashMap<>();
     private final OnnxContext ctx;
     private final Map<String, Inserted> inserted = new LinkedHashMap<>();
+    /** Quantized weight initializers (int8 data, scales, zero points) by initializer, axis and scales. */
+    private final Map<String, List<String>> quantizedWeights = new HashMap<>();
     private final List<TensorProto> added = new ArrayList<>();
     private final Set<String> replacedWeights = new HashSet<>();
     private final Map<Integer, String> owners = new HashMap<>();
@@ -52,8 +54,13 @@ final class QdqRewrite {
         this.ctx = OnnxContext.of(graph);
     }
 
-    /** Quantizes one layer (fails if another layer already took its node); returns the index of its node. */
-    int apply(LayerParams layer) throws QuantBridgeException {
+    /**
+     * Quantizes one layer at each of its nodes (a module called several times has one node per call):
+     * the activation Q/DQ on each node's data input (one pair per distinct tensor and parameters), the
+     * weight DQ per weight initializer (shared by the nodes reading it). Fails if another layer
+     * already took one of its nodes; returns the indices of its nodes.
+     */
+    List<Integer> apply(LayerParams layer) throws QuantBridgeException {
         String name = PythonRepr.of(layer.name());
         if (!Strategies.INT8.equals(layer.quantStrategy())) {
             throw new QuantBridgeException("layer " + name + ": quant_strategy " + PythonRepr.of(layer.quantStrategy())
@@ -64,26 +71,61 @@ final class QdqRewrite {
                     + (layer.weight() == null ? "weight" : "activation") + " parameters; expected both "
                     + "(calibrate or train the quant model before export)");
         }
-        int idx = findNode(layer);
-        NodeProto.Builder node = nodes.get(idx);
-        String other = owners.putIfAbsent(idx, layer.name());
-        if (other != null) {
-            throw new QuantBridgeException("layers " + PythonRepr.of(other) + " and " + name + " both map to node "
-                    + PythonRepr.of(node.getName()) + "; expected one node per layer");
+        List<Integer> found = findNodes(layer);
+        for (int idx : found) {
+            String other = owners.putIfAbsent(idx, layer.name());
+            if (other != null) {
+                throw new QuantBridgeException("layers " + PythonRepr.of(other) + " and " + name + " both map to node "
+                        + PythonRepr.of(nodes.get(idx).getName()) + "; expected one layer per node");
+            }
         }
-        int w = weightInput(node, layer);
-        int a = activationInput(node, layer, w);
-        node.setInput(w, quantizeWeight(layer, node, w, idx));
-        node.setInput(a, quantizeActivation(layer, node.getInput(a), idx));
-        return idx;
+        for (int idx : found) {
+            NodeProto.Builder node = nodes.get(idx);
+            int w = weightInput(node, layer);
+            int a = activationInput(node, layer, w);
+            node.setInput(w, quantizeWeight(layer, node, w, idx));
+            node.setInput(a, quantizeActivation(layer, node.getInput(a), idx));
+        }
+        return found;
+    }
+
+    private List<Integer> findNodes(LayerParams layer) throws QuantBridgeException {
+        List<String> names = layer.nodeNames();
+        if (names.size() > 1) {
+            List<Integer> out = new ArrayList<>();
+            List<String> missing = new ArrayList<>();
+            for (String n : names) {
+                int i = indexOf(n);
+                if (i < 0) {
+                    missing.add(n);
+                } else {
+                    out.add(i);
+                }
+            }
+            if (!missing.isEmpty()) {
+                throw new QuantBridgeException("layer " + PythonRepr.of(layer.name()) + ": the float model has no node "
+                        + "named " + PythonRepr.of(missing) + " (of the layer's nodes " + PythonRepr.of(names)
+                        + "); expected the node names recorded at export");
+            }
+            return out;
+        }
+        return List.of(findNode(layer));
+    }
+
+    private int indexOf(String nodeName) {
+        for (int i = 0; i < nodes.size(); i++) {
+            if (nodes.get(i).getName().equals(nodeName)) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     private int findNode(LayerParams layer) throws QuantBridgeException {
         if (layer.node() != null) {
-            for (int i = 0; i < nodes.size(); i++) {
-                if (nodes.get(i).getName().equals(layer.node())) {
-                    return i;
-                }
+            int i = indexOf(layer.node());
+            if (i >= 0) {
+                return i;
             }
         }
         String tensor = layer.weight().tensor();
@@ -117,6 +159,12 @@ final class QdqRewrite {
         if (i >= 0) {
             return i;
         }
+        for (WeightParams c : layer.weight().copies()) {
+            i = node.getInputList().indexOf(c.tensor());
+            if (i >= 0) {
+                return i;
+            }
+        }
         if (node.getInputCount() >= 2) {
             return 1; // the weight input of Conv, ConvTranspose, Gemm and MatMul
         }
@@ -141,9 +189,13 @@ final class QdqRewrite {
 
     private String quantizeWeight(LayerParams layer, NodeProto.Builder node, int input, int idx)
             throws QuantBridgeException {
-        WeightParams wp = layer.weight();
         String where = "layer " + PythonRepr.of(layer.name());
         String wName = node.getInput(input);
+        // the entry for the initializer this node reads: the weight, one of its copies, else the weight's
+        WeightParams wp = layer.weight().forTensor(wName);
+        if (wp == null) {
+            wp = layer.weight();
+        }
         TensorProto init = initializers.get(wName);
         if (init == null) {
             throw new QuantBridgeException(where + ": weight " + PythonRepr.of(wName) + " of node "
@@ -164,6 +216,10 @@ final class QdqRewrite {
                     + "; expected all 0 (symmetric int8 weights)");
         }
         long[] dims = Tensors.dims(init);
+        if (wp.multiAxis()) {
+            throw new QuantBridgeException(where + ": weight " + wp.tensor() + " has channels along axes " + wp.channelAxes()
+                    + "; an ONNX DequantizeLinear takes one axis");
+        }
         int axis = wp.axis() < 0 ? wp.axis() + dims.length : wp.axis();
         if (axis < 0 || axis >= dims.length) {
             throw new QuantBridgeException(where + ": weight.axis " + wp.axis() + " is out of range for weight "
@@ -183,34 +239,35 @@ final class QdqRewrite {
             }
         }
         String key = "w|" + wName + "|" + axis + "|" + Arrays.toString(scales);
-        Inserted shared = inserted.get(key);
-        if (shared != null) {
-            shared.firstConsumer = Math.min(shared.firstConsumer, idx);
-            return shared.output;
-        }
-        float[] w;
-        try {
-            w = Tensors.floats(init);
-        } catch (IllegalArgumentException e) {
-            throw new QuantBridgeException(where + ": " + e.getMessage(), e);
-        }
+        List<String> qsz = quantizedWeights.get(key);
         boolean perAxis = scales.length == channels;
-        byte[] q = perAxis ? QParamMath.quantizeSymmetric(w, dims, axis, scales)
-                : QParamMath.quantizeSymmetric(w, new long[] {1, w.length}, 0, scales);
-        TensorProto qT = ctx.int8Initializer(wName + "_quantized", q, dims);
-        TensorProto sT = perAxis ? ctx.floatInitializer(wName + "_scale", scales, channels)
-                : ctx.floatInitializer(wName + "_scale", scales);
-        TensorProto zT = perAxis ? ctx.int8Initializer(wName + "_zero_point", new byte[scales.length], channels)
-                : ctx.int8Initializer(wName + "_zero_point", new byte[1]);
-        added.addAll(List.of(qT, sT, zT));
+        if (qsz == null) {
+            float[] w;
+            try {
+                w = Tensors.floats(init);
+            } catch (IllegalArgumentException e) {
+                throw new QuantBridgeException(where + ": " + e.getMessage(), e);
+            }
+            byte[] q = perAxis ? QParamMath.quantizeSymmetric(w, dims, axis, scales)
+                    : QParamMath.quantizeSymmetric(w, new long[] {1, w.length}, 0, scales);
+            TensorProto qT = ctx.int8Initializer(wName + "_quantized", q, dims);
+            TensorProto sT = perAxis ? ctx.floatInitializer(wName + "_scale", scales, channels)
+                    : ctx.floatInitializer(wName + "_scale", scales);
+            TensorProto zT = perAxis ? ctx.int8Initializer(wName + "_zero_point", new byte[scales.length], channels)
+                    : ctx.int8Initializer(wName + "_zero_point", new byte[1]);
+            added.addAll(List.of(qT, sT, zT));
+            qsz = List.of(qT.getName(), sT.getName(), zT.getName());
+            quantizedWeights.put(key, qsz);
+            replacedWeights.add(wName);
+        }
+        // The int8 weight is shared; each consuming node gets its own DequantizeLinear (ONNX Runtime
+        // 1.15 CPU computes a second Conv wrongly when a per-axis DequantizeLinear output feeds two Convs).
         String out = ctx.uniqueName(wName + "_dequantized");
         NodeProto dq = perAxis
-                ? ctx.node("DequantizeLinear", wName + "_DequantizeLinear", List.of(qT.getName(), sT.getName(),
-                        zT.getName()), List.of(out), OnnxContext.intAttribute("axis", axis))
-                : ctx.node("DequantizeLinear", wName + "_DequantizeLinear", List.of(qT.getName(), sT.getName(),
-                        zT.getName()), List.of(out));
-        inserted.put(key, new Inserted(out, List.of(dq), idx));
-        replacedWeights.add(wName);
+                ? ctx.node("DequantizeLinear", wName + "_DequantizeLinear", qsz, List.of(out),
+                        OnnxContext.intAttribute("axis", axis))
+                : ctx.node("DequantizeLinear", wName + "_DequantizeLinear", qsz, List.of(out));
+        inserted.put("w|" + out, new Inserted(out, List.of(dq), idx));
         return out;
     }
 

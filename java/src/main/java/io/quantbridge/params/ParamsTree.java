@@ -63,8 +63,18 @@ final class ParamsTree {
             }
             String name = text(l, "name", at, source, false);
             at = path + "[" + i + "] (" + PythonRepr.of(name) + ")";
+            String node = text(l, "node", at, source, true);
+            List<String> nodes = strings(l, "nodes", at, source);
+            if (!nodes.isEmpty() && !nodes.get(0).equals(node)) {
+                throw new QuantBridgeException(source + ": " + at + ".nodes starts with " + PythonRepr.of(nodes.get(0))
+                        + " but node is " + PythonRepr.of(node) + "; expected node to be the first of nodes");
+            }
+            if (nodes.stream().distinct().count() != nodes.size()) {
+                throw new QuantBridgeException(source + ": " + at + ".nodes " + PythonRepr.of(nodes)
+                        + " names a node twice; expected each node once");
+            }
             out.add(new LayerParams(name, text(l, "op_type", at, source, false),
-                    text(l, "quant_strategy", at, source, false), text(l, "node", at, source, true),
+                    text(l, "quant_strategy", at, source, false), node, nodes,
                     weight(l.get("weight"), at + ".weight", source),
                     activation(l.get("activation"), at + ".activation", source)));
         }
@@ -78,6 +88,49 @@ final class ParamsTree {
         if (!w.isObject()) {
             throw fail(source, at, "an object", w);
         }
+        List<Integer> channelAxes = new ArrayList<>();
+        JsonNode ca = w.get("channel_axes");
+        if (ca != null && !ca.isNull()) {
+            if (!ca.isArray() || ca.size() < 2) {
+                throw fail(source, at + ".channel_axes", "a list of at least two axes", ca);
+            }
+            for (int i = 0; i < ca.size(); i++) {
+                channelAxes.add(integer(ca.get(i), at + ".channel_axes[" + i + "]", source));
+            }
+        }
+        int axis = channelAxes.isEmpty() ? integer(w.get("axis"), at + ".axis", source) : channelAxes.get(0);
+        WeightParams main = new WeightParams(text(w, "tensor", at, source, false),
+                optText(w, "dtype", "int8", at, source), optInt(w, "bits", 8, at, source),
+                optBool(w, "symmetric", true, at, source), axis,
+                scales(w, at, source), zeroPoints(w, at, source), List.of(), channelAxes);
+        JsonNode c = w.get("copies");
+        if (c == null || c.isNull()) {
+            return main;
+        }
+        if (!c.isArray()) {
+            throw fail(source, at + ".copies", "a list of weight copies", c);
+        }
+        List<WeightParams> copies = new ArrayList<>();
+        java.util.Set<String> seen = new java.util.HashSet<>(List.of(main.tensor()));
+        for (int i = 0; i < c.size(); i++) {
+            String ci = at + ".copies[" + i + "]";
+            JsonNode e = c.get(i);
+            if (!e.isObject()) {
+                throw fail(source, ci, "an object", e);
+            }
+            String tensor = text(e, "tensor", ci, source, false);
+            if (!seen.add(tensor)) {
+                throw new QuantBridgeException(source + ": " + ci + ".tensor " + PythonRepr.of(tensor)
+                        + " repeats a tensor of this weight; expected distinct initializers");
+            }
+            copies.add(main.copyFor(tensor, integer(e.get("axis"), ci + ".axis", source), scales(e, ci, source),
+                    zeroPoints(e, ci, source)));
+        }
+        return new WeightParams(main.tensor(), main.dtype(), main.bits(), main.symmetric(), main.axis(),
+                main.scale(), main.zeroPoint(), copies, main.channelAxes());
+    }
+
+    private static List<Double> scales(JsonNode w, String at, String source) throws QuantBridgeException {
         List<Double> scale = new ArrayList<>();
         JsonNode s = w.get("scale");
         if (s == null || !s.isArray() || s.isEmpty()) {
@@ -89,21 +142,26 @@ final class ParamsTree {
             }
             scale.add(s.get(i).doubleValue());
         }
+        return scale;
+    }
+
+    private static List<Integer> zeroPoints(JsonNode w, String at, String source) throws QuantBridgeException {
+        int n = w.get("scale").size();
         List<Integer> zp = new ArrayList<>();
         JsonNode z = w.get("zero_point");
         if (z == null || z.isNull()) {
-            scale.forEach(x -> zp.add(0));
+            for (int i = 0; i < n; i++) {
+                zp.add(0);
+            }
         } else {
-            if (!z.isArray() || z.size() != scale.size()) {
-                throw fail(source, at + ".zero_point", "a list of " + scale.size() + " integers (one per scale)", z);
+            if (!z.isArray() || z.size() != n) {
+                throw fail(source, at + ".zero_point", "a list of " + n + " integers (one per scale)", z);
             }
             for (int i = 0; i < z.size(); i++) {
                 zp.add(integer(z.get(i), at + ".zero_point[" + i + "]", source));
             }
         }
-        return new WeightParams(text(w, "tensor", at, source, false), optText(w, "dtype", "int8", at, source),
-                optInt(w, "bits", 8, at, source), optBool(w, "symmetric", true, at, source),
-                integer(w.get("axis"), at + ".axis", source), scale, zp);
+        return zp;
     }
 
     private static ActivationParams activation(JsonNode a, String at, String source) throws QuantBridgeException {
@@ -231,6 +289,10 @@ final class ParamsTree {
             o.put("op_type", l.opType());
             o.put("quant_strategy", l.quantStrategy());
             o.put("node", l.node());
+            if (!l.nodes().isEmpty()) {
+                ArrayNode ns = o.putArray("nodes");
+                l.nodes().forEach(ns::add);
+            }
             if (l.weight() != null) {
                 WeightParams w = l.weight();
                 ObjectNode wo = o.putObject("weight");
@@ -238,11 +300,28 @@ final class ParamsTree {
                 wo.put("dtype", w.dtype());
                 wo.put("bits", w.bits());
                 wo.put("symmetric", w.symmetric());
-                wo.put("axis", w.axis());
+                if (w.multiAxis()) {
+                    ArrayNode axes = wo.putArray("channel_axes");
+                    w.channelAxes().forEach(axes::add);
+                } else {
+                    wo.put("axis", w.axis());
+                }
                 ArrayNode s = wo.putArray("scale");
                 w.scale().forEach(s::add);
                 ArrayNode z = wo.putArray("zero_point");
                 w.zeroPoint().forEach(z::add);
+                if (!w.copies().isEmpty()) {
+                    ArrayNode cs = wo.putArray("copies");
+                    for (WeightParams c : w.copies()) {
+                        ObjectNode co = cs.addObject();
+                        co.put("tensor", c.tensor());
+                        co.put("axis", c.axis());
+                        ArrayNode cscale = co.putArray("scale");
+                        c.scale().forEach(cscale::add);
+                        ArrayNode czp = co.putArray("zero_point");
+                        c.zeroPoint().forEach(czp::add);
+                    }
+                }
             }
             if (l.activation() != null) {
                 ActivationParams a = l.activation();

@@ -162,9 +162,11 @@ public final class FileInspector {
         TextTable t = new TextTable("layer", "op type", "strategy", "node", "weight scales (axis)", "input scale",
                 "zero point", "input range");
         for (LayerParams l : p.layers()) {
-            String w = l.weight() == null ? null : range(l.weight().scale()) + " (" + l.weight().axis() + ")";
+            String w = l.weight() == null ? null : range(l.weight().scale()) + " ("
+                    + (l.weight().multiAxis() ? l.weight().channelAxes() : l.weight().axis()) + ")";
             var a = l.activation();
-            t.row(l.name(), shortOp(l.opType()), l.quantStrategy(), l.node(), w, a == null ? null : num(a.scale()),
+            String node = l.nodeNames().size() > 1 ? String.join(", ", l.nodeNames()) : l.node();
+            t.row(l.name(), shortOp(l.opType()), l.quantStrategy(), node, w, a == null ? null : num(a.scale()),
                     a == null ? null : a.zeroPoint(), a == null ? null : num(a.min()) + " .. " + num(a.max()));
         }
         sb.append('\n').append(t.format(2));

@@ -54,6 +54,17 @@ class QdqBuilderErrorsTest {
     }
 
     @Test
+    void missingOneOfSeveralNodes() {
+        String msg = fail(model, withLayer(0, l -> new LayerParams(l.name(), l.opType(), l.quantStrategy(), l.node(),
+                List.of(l.node(), "/conv1/Conv_again"), l.weight(), l.activation())));
+        assertContains(msg, "layer 'conv1'", "no node named ['/conv1/Conv_again']",
+                "of the layer's nodes ['/conv1/Conv', '/conv1/Conv_again']");
+        String taken = fail(model, withLayer(0, l -> new LayerParams(l.name(), l.opType(), l.quantStrategy(), l.node(),
+                List.of(l.node(), "/conv2/Conv"), l.weight(), l.activation())));
+        assertContains(taken, "both map to node '/conv2/Conv'");
+    }
+
+    @Test
     void opsetBelow13() {
         String msg = fail(TinyCnn.model(42, 11), params);
         assertContains(msg, "opset 11", "opset >= 13", "opset_version=13");

@@ -48,6 +48,22 @@ class ParamFileTest {
     }
 
     @Test
+    void depthwiseChannelAxesRoundTripByteForByte(@TempDir Path dir) throws Exception {
+        // written by the TensorFlow shim's entry for a depthwise filter [3, 3, 2, 2] (multiplier 2)
+        Path py = Fixtures.path("params/tf_depthwise_quant_param.json");
+        QuantParams p = ParamFile.read(py);
+        WeightParams w = p.layers().get(0).weight();
+        assertTrue(w.multiAxis());
+        assertEquals(List.of(2, 3), w.channelAxes());
+        assertEquals(2, w.axis());
+        assertEquals(4, w.scale().size());
+        Path out = ParamFile.write(dir.resolve("dw.json"), p);
+        assertArrayEquals(Files.readAllBytes(py), Files.readAllBytes(out));
+        assertThrows(IllegalArgumentException.class, () -> new WeightParams("t", "int8", 8, true, 3,
+                List.of(1.0), List.of(0), List.of(), List.of(2, 3)));
+    }
+
+    @Test
     void writesTheSameBytesPythonWrote(@TempDir Path dir) throws Exception {
         QuantParams p = ParamFile.read(PY);
         assertEquals(Files.readString(PY, StandardCharsets.UTF_8), ParamFile.toJson(p));
@@ -142,6 +158,45 @@ class ParamFileTest {
                 .contains("framework is 'jax'; expected 'torch' or 'tensorflow'"));
         assertTrue(assertThrows(QuantBridgeException.class, () -> ParamFile.read(dir.resolve("none.json")))
                 .getMessage().contains("does not exist"));
+    }
+
+    @Test
+    void nodesAndWeightCopiesRoundTripByteForByte(@TempDir Path dir) throws Exception {
+        // written by the shim (python-shim/tests/make_java_fixtures.py): a conv called three times
+        Path shim = Fixtures.path("onnx/shared_conv_quant_param.json");
+        QuantParams p = ParamFile.read(shim);
+        LayerParams c = p.layer("c/Conv2D").orElseThrow();
+        assertEquals(List.of("Conv_0", "Conv_2", "Conv_6"), c.nodes());
+        assertEquals(c.nodes(), c.nodeNames());
+        WeightParams copy = c.weight().copies().get(0);
+        assertEquals("onnx::Conv_29", copy.tensor());
+        assertEquals(c.weight().dtype(), copy.dtype());
+        assertEquals(4, copy.scale().size());
+        assertEquals(copy, c.weight().forTensor("onnx::Conv_29"));
+        assertEquals(c.weight(), c.weight().forTensor(c.weight().tensor()));
+        assertNull(c.weight().forTensor("nope"));
+        assertEquals(Files.readString(shim, StandardCharsets.UTF_8), ParamFile.toJson(p));
+        assertEquals(p, ParamFile.read(ParamFile.write(dir.resolve("again.json"), p)));
+        // a file that names only "node" reads as before
+        LayerParams conv1 = ParamFile.read(PY).layers().get(0);
+        assertEquals(List.of(), conv1.nodes());
+        assertEquals(List.of("/conv1/Conv"), conv1.nodeNames());
+    }
+
+    @Test
+    void nodeMustBeTheFirstOfNodesAndCopiesMustDiffer(@TempDir Path dir) throws Exception {
+        String text = Files.readString(Fixtures.path("onnx/shared_conv_quant_param.json"), StandardCharsets.UTF_8);
+        Path swapped = Files.writeString(dir.resolve("swapped.json"),
+                text.replaceFirst("\"node\": \"Conv_0\"", "\"node\": \"Conv_2\""));
+        assertEquals(swapped + ": layers[0] ('c/Conv2D').nodes starts with 'Conv_0' but node is 'Conv_2'; expected "
+                + "node to be the first of nodes", assertThrows(QuantBridgeException.class,
+                        () -> ParamFile.read(swapped)).getMessage());
+        Path twice = Files.writeString(dir.resolve("twice.json"),
+                text.replaceFirst("\"tensor\": \"c.weight\"", "\"tensor\": \"onnx::Conv_26\""));
+        assertTrue(assertThrows(QuantBridgeException.class, () -> ParamFile.read(twice)).getMessage()
+                .contains(".weight.copies[1].tensor 'onnx::Conv_26' repeats a tensor of this weight"));
+        assertThrows(IllegalArgumentException.class, () -> new LayerParams("l", "op", "float", "a",
+                List.of("b", "a"), null, null));
     }
 
     /** Stands in for {@code jep.NDArray}: an object with a public {@code getData()}. */

@@ -1,0 +1,112 @@
+"""Writes the Java unit tests' PyTorch fixture for layers called more than once (not a test).
+
+    cd python-shim && ../.venv/bin/python tests/make_java_fixtures.py
+
+Output, under ``java/src/test/resources/io/quantbridge/onnx/``, for two models:
+``<name>.onnx`` and ``<name>_quant_param.json`` (``generate_final_model`` of a calibrated quant
+model) and ``<name>_io.json`` (an input batch and ``fake_quant_predict``'s output for it, float32
+values written as Python floats). ``shared_conv``: a conv called three times, twice followed by
+its own BatchNorm (torch's exporter folds each into a copy of the weight), once plain, then an
+ordinary 1x1 conv. ``shared_head``: a conv called twice on different tensors, both calls reading
+the same weight initializer, then a Linear. ``QdqSharedModuleTest`` builds the INT8 QDQ models
+in Java and checks them against the fake-quant outputs.
+"""
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+import torch
+from torch import nn
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+from quantbridge.torch import (build_config, calibrate, fake_quant_predict, generate_final_model,  # noqa: E402
+                               optimize_model)
+
+OUT = os.path.join(HERE, "..", "..", "java", "src", "test", "resources", "io", "quantbridge", "onnx")
+
+
+class SharedConv(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(4, 4, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(4)
+        self.bn2 = nn.BatchNorm2d(4)
+        self.head = nn.Conv2d(4, 2, 1)
+
+    def forward(self, x):
+        a = torch.relu(self.bn1(self.c(x)))
+        b = torch.relu(self.bn2(self.c(a)))
+        return self.head(self.c(b - 0.5))
+
+
+class SharedHead(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(4, 4, 3, padding=1)
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        y = self.c(torch.relu(self.c(x)) - 1.0)
+        return self.fc(y.mean((2, 3)))
+
+
+def build_head():
+    torch.manual_seed(0)
+    return SharedHead().eval()
+
+
+def build():
+    torch.manual_seed(0)
+    model = SharedConv()
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for bn in (model.bn1, model.bn2):
+            bn.weight.copy_((torch.rand(4, generator=g) + 0.5) * torch.tensor([1.0, -1.0, 1.0, -1.0]))
+            bn.bias.copy_(torch.randn(4, generator=g) * 0.3)
+            bn.running_mean.copy_(torch.randn(4, generator=g) * 0.5)
+            bn.running_var.copy_(torch.rand(4, generator=g) * 2 + 0.1)
+    return model.eval()
+
+
+def write(name, build_fn):
+    model = build_fn()
+    cfg = build_config(model, "x:1,4,6,6")
+    for entry in cfg["layer_strategy"].values():
+        entry["quant_strategy"] = "Quant_INT8-8"
+    quant = optimize_model(model, cfg)
+    g = torch.Generator().manual_seed(2)
+    calibrate(quant, [torch.randn(8, 4, 6, 6, generator=g) for _ in range(4)])
+    x = torch.randn(4, 4, 6, 6, generator=g)
+    expected = fake_quant_predict(quant, x.numpy())
+    work = tempfile.mkdtemp()
+    cwd = os.getcwd()
+    try:
+        os.chdir(work)
+        torch.save(quant.state_dict(), "quant.pth")
+        generate_final_model(build_fn(), cfg, "quant.pth", "./", name=name)
+        os.makedirs(OUT, exist_ok=True)
+        for file in (name + ".onnx", name + "_quant_param.json"):
+            shutil.copyfile(file, os.path.join(OUT, file))
+    finally:
+        os.chdir(cwd)
+        shutil.rmtree(work)
+    io = {"x": {"shape": list(x.shape), "data": [float(v) for v in x.numpy().ravel()]},
+          "output": {"shape": list(expected.shape), "data": [float(v) for v in expected.ravel()]}}
+    with open(os.path.join(OUT, name + "_io.json"), "w", encoding="utf-8") as fh:
+        json.dump(io, fh)
+        fh.write("\n")
+
+
+def main():
+    torch.set_num_threads(1)
+    write("shared_conv", build)
+    write("shared_head", build_head)
+
+
+if __name__ == "__main__":
+    main()
