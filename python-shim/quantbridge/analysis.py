@@ -153,16 +153,6 @@ def rank_worst_first(stats):
     return [entry for _, entry in sorted(enumerate(stats), key=key)]
 
 
-def _total(batches, max_batches):
-    try:
-        total = len(batches)
-    except TypeError:
-        total = None
-    if max_batches is not None:
-        total = int(max_batches) if total is None else min(total, int(max_batches))
-    return total
-
-
 def _check_max_batches(max_batches):
     if max_batches is not None and int(max_batches) < 1:
         msg = f"max_batches must be at least 1 (or None for all), got {max_batches!r}"
@@ -258,7 +248,7 @@ def torch_layer_stats(quant_model, batches, max_batches=None):
         return hook
 
     device = next((p.device for p in quant_model.parameters()), torch.device("cpu"))
-    total = _total(batches, max_batches)
+    total = progress.batch_total(batches, max_batches)
     modes = [(m, m.training) for m in quant_model.modules()]   # restored one by one: modes may be mixed
     handles = []
     count = 0
@@ -362,7 +352,7 @@ def tf_layer_stats(sess, batches, input_name, quant_flag_name=None, extra_feed=N
     # would also replace the fetched output); then one run per layer.
     fed_inputs = {layer.input_tensor.ref() for layer in quantized}
     grouped = not any(t.ref() in fed_inputs for t in layer_outputs)
-    total = _total(batches, max_batches)
+    total = progress.batch_total(batches, max_batches)
     count = 0
     for batch in batches:
         if max_batches is not None and count >= int(max_batches):

@@ -8,7 +8,7 @@ follow the work. A sink is any callable taking one ``dict``.
 import contextlib
 import time
 
-__all__ = ["emit", "sink", "Reporter"]
+__all__ = ["emit", "sink", "Reporter", "batch_total"]
 
 _sink = None
 
@@ -25,6 +25,18 @@ def emit(phase, current, total=None, **metrics):
         except (TypeError, ValueError):
             event[key] = str(value)
     _sink(event)
+
+
+def batch_total(batches, max_batches=None):
+    """How many of ``batches`` a loop capped at ``max_batches`` will see: ``len(batches)`` (or
+    ``None`` without one), at most ``max_batches``; the ``total`` of its progress events."""
+    try:
+        total = len(batches)
+    except TypeError:
+        total = None
+    if max_batches is not None:
+        total = int(max_batches) if total is None else min(total, int(max_batches))
+    return total
 
 
 @contextlib.contextmanager

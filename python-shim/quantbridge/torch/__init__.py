@@ -158,12 +158,7 @@ def calibrate(quant_model, batches, max_batches=None):
     ``max_batches``), then ``set_calibrate_state(False)``; reports ``progress`` events for
     phase ``calibrate``. The training mode is restored afterwards.
     """
-    try:
-        total = len(batches)
-    except TypeError:
-        total = None
-    if max_batches is not None:
-        total = int(max_batches) if total is None else min(total, int(max_batches))
+    total = progress.batch_total(batches, max_batches)
     device = next((p.device for p in quant_model.parameters()), torch.device("cpu"))
     was_training = quant_model.training
     set_calibrate_state(quant_model, True)

@@ -1,14 +1,9 @@
 package io.quantbridge.cli;
 
 import io.quantbridge.config.Framework;
-import io.quantbridge.config.QuantConfig;
-import io.quantbridge.project.ProjectSpec;
 import io.quantbridge.project.StepResult;
-import io.quantbridge.project.UserArgs;
 import io.quantbridge.project.Workflow;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -25,8 +20,8 @@ final class CalibrateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE", description = "The quantization config.")
-    Path config;
+    @Mixin
+    QuantConfigOption config;
 
     @Mixin
     ProjectOptions project;
@@ -35,19 +30,15 @@ final class CalibrateCommand implements Callable<Integer> {
             description = "Your data function: returns an iterable of batches (tensors or arrays, or (inputs, targets)).")
     String data;
 
-    @Option(names = "--data-arg", paramLabel = "KEY=VALUE", description = "Keyword argument for the data function (repeatable).")
-    Map<String, String> dataArgs = new LinkedHashMap<>();
+    @Mixin
+    DataArgOption dataArgs;
 
     @Option(names = {"-n", "--batches"}, paramLabel = "N", defaultValue = "0",
             description = "Calibrate on at most N batches (default: all).")
     int batches;
 
-    @Option(names = "--weights", paramLabel = "FILE.pth",
-            description = "PyTorch: the float state_dict to load into the factory's model (optional: the factory may load its own).")
-    Path weights;
-
-    @Option(names = "--checkpoint", paramLabel = "PREFIX", description = "TensorFlow: the float checkpoint (required).")
-    Path checkpoint;
+    @Mixin
+    FloatWeightsOptions floatWeightOptions;
 
     @Option(names = {"-o", "--out"}, paramLabel = "PATH",
             description = "Where to save the calibrated state (default: quant.pth for PyTorch, quant.ckpt for TensorFlow).")
@@ -67,20 +58,14 @@ final class CalibrateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (batches < 0) {
-            throw new IllegalArgumentException("--batches " + batches + ": expected 0 (all) or a positive count");
-        }
-        QuantConfig cfg = QuantConfig.read(config);
-        Framework fw = ProjectSpec.resolveFramework(project.asked(), cfg);
-        ProjectSpec projectSpec = project.spec(fw);
-        Path target = out != null ? out : Path.of(fw == Framework.TORCH ? "quant.pth" : "quant.ckpt");
-        Workflow.Calibrate request = new Workflow.Calibrate(data, UserArgs.parse(dataArgs, "--data-arg"), batches,
-                CliRun.floatWeights(fw, weights, checkpoint), target, force, eval,
+        DataArgOption.checkBatches(batches);
+        QuantConfigOption.Loaded c = config.load(project);
+        Path target = out != null ? out : Path.of(c.framework() == Framework.TORCH ? "quant.pth" : "quant.ckpt");
+        Workflow.Calibrate request = new Workflow.Calibrate(data, dataArgs.parse(), batches,
+                floatWeightOptions.resolve(c.framework()), target, force, eval,
                 report == null ? null : ReportOptions.request(report, data, dataArgs, batches));
-        StepResult r = CliRun.run(spec, projectSpec, (wf, rt) -> wf.calibrate(cfg, request));
-        spec.commandLine().getOut().printf("calibrated %d of %d layers on %d batches%n", r.quantizedLayers(), r.layers(),
-                r.batches());
-        CliRun.print(spec, r, eval);
-        return 0;
+        StepResult r = CliRun.run(spec, c.project(), (wf, rt) -> wf.calibrate(c.config(), request));
+        return CliRun.done(spec, r, eval, String.format("calibrated %d of %d layers on %d batches", r.quantizedLayers(),
+                r.layers(), r.batches()));
     }
 }

@@ -32,6 +32,17 @@ final class CliRun {
         }
     }
 
+    /**
+     * Prints the command's one-line {@code summary}, then what {@link #print} prints.
+     *
+     * @return the exit code, 0
+     */
+    static int done(CommandSpec spec, StepResult r, String evalFunction, String summary) {
+        spec.commandLine().getOut().println(summary);
+        print(spec, r, evalFunction);
+        return 0;
+    }
+
     /** Prints the accuracy line (if measured), the training function's result (if any) and the files. */
     static void print(CommandSpec spec, StepResult r, String evalFunction) {
         PrintWriter out = spec.commandLine().getOut();

@@ -1,8 +1,5 @@
 package io.quantbridge.cli;
 
-import io.quantbridge.config.Framework;
-import io.quantbridge.config.QuantConfig;
-import io.quantbridge.project.ProjectSpec;
 import io.quantbridge.project.StepResult;
 import io.quantbridge.project.Workflow;
 import java.nio.file.Path;
@@ -24,15 +21,14 @@ final class ExportCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE", description = "The quantization config.")
-    Path config;
+    @Mixin
+    QuantConfigOption config;
 
     @Mixin
     ProjectOptions project;
 
-    @Option(names = "--from", required = true, paramLabel = "STATE",
-            description = "The calibrated or trained state (PyTorch .pth, TensorFlow checkpoint prefix).")
-    Path from;
+    @Mixin
+    SavedStateOption from;
 
     @Option(names = {"-o", "--out"}, paramLabel = "DIR", defaultValue = ".",
             description = "An existing output directory (default: the current directory).")
@@ -57,13 +53,10 @@ final class ExportCommand implements Callable<Integer> {
         if (!name.matches("[A-Za-z0-9_]+")) {
             throw new IllegalArgumentException("--name '" + name + "': use only letters, digits and underscores");
         }
-        QuantConfig cfg = QuantConfig.read(config);
-        Framework fw = ProjectSpec.resolveFramework(project.asked(), cfg);
-        ProjectSpec projectSpec = project.spec(fw);
-        Workflow.Export request = new Workflow.Export(from, out, name, force, eval, reportOptions.request());
-        StepResult r = CliRun.run(spec, projectSpec, (wf, rt) -> wf.export(cfg, request));
-        spec.commandLine().getOut().printf("exported %d of %d layers quantized%n", r.quantizedLayers(), r.layers());
-        CliRun.print(spec, r, eval);
-        return 0;
+        QuantConfigOption.Loaded c = config.load(project);
+        Workflow.Export request = new Workflow.Export(from.path, out, name, force, eval, reportOptions.request());
+        StepResult r = CliRun.run(spec, c.project(), (wf, rt) -> wf.export(c.config(), request));
+        return CliRun.done(spec, r, eval, String.format("exported %d of %d layers quantized", r.quantizedLayers(),
+                r.layers()));
     }
 }

@@ -1,13 +1,8 @@
 package io.quantbridge.cli;
 
-import io.quantbridge.config.Framework;
-import io.quantbridge.config.QuantConfig;
-import io.quantbridge.project.ProjectSpec;
 import io.quantbridge.project.StepResult;
 import io.quantbridge.project.Workflow;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -24,22 +19,21 @@ final class ReportCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE", description = "The quantization config.")
-    Path config;
+    @Mixin
+    QuantConfigOption config;
 
     @Mixin
     ProjectOptions project;
 
-    @Option(names = "--from", required = true, paramLabel = "STATE",
-            description = "The calibrated or trained state (PyTorch .pth, TensorFlow checkpoint prefix).")
-    Path from;
+    @Mixin
+    SavedStateOption from;
 
     @Option(names = {"-d", "--data"}, required = true, paramLabel = "MODULE:FUNCTION",
             description = "Your data function, returning an iterable of batches for the statistics.")
     String data;
 
-    @Option(names = "--data-arg", paramLabel = "KEY=VALUE", description = "Keyword argument for the data function (repeatable).")
-    Map<String, String> dataArgs = new LinkedHashMap<>();
+    @Mixin
+    DataArgOption dataArgs;
 
     @Option(names = {"-n", "--batches"}, paramLabel = "N", defaultValue = "0",
             description = "At most N batches (default: all).")
@@ -58,13 +52,10 @@ final class ReportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        QuantConfig cfg = QuantConfig.read(config);
-        Framework fw = ProjectSpec.resolveFramework(project.asked(), cfg);
-        ProjectSpec projectSpec = project.spec(fw);
+        QuantConfigOption.Loaded c = config.load(project);
         Workflow.Report request = ReportOptions.request(out, data, dataArgs, batches);
-        StepResult r = CliRun.run(spec, projectSpec, (wf, rt) -> wf.report(cfg, from, request, force, eval));
-        spec.commandLine().getOut().printf("report of %d layers, %d quantized%n", r.layers(), r.quantizedLayers());
-        CliRun.print(spec, r, eval);
-        return 0;
+        StepResult r = CliRun.run(spec, c.project(), (wf, rt) -> wf.report(c.config(), from.path, request, force, eval));
+        return CliRun.done(spec, r, eval, String.format("report of %d layers, %d quantized", r.layers(),
+                r.quantizedLayers()));
     }
 }

@@ -1,10 +1,8 @@
 package io.quantbridge.cli;
 
-import io.quantbridge.project.UserArgs;
 import io.quantbridge.project.Workflow;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Map;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code --report DIR} and the data it is computed on; shared by train and export. */
@@ -18,8 +16,8 @@ final class ReportOptions {
             description = "With --report: your data function, returning an iterable of batches for the statistics.")
     String data;
 
-    @Option(names = "--data-arg", paramLabel = "KEY=VALUE", description = "Keyword argument for the data function (repeatable).")
-    Map<String, String> dataArgs = new LinkedHashMap<>();
+    @Mixin
+    DataArgOption dataArgs;
 
     @Option(names = {"-n", "--batches"}, paramLabel = "N", defaultValue = "0",
             description = "With --report: at most N batches (default: all).")
@@ -38,14 +36,12 @@ final class ReportOptions {
     }
 
     /** A report request into {@code dir} over the data function's batches. */
-    static Workflow.Report request(Path dir, String data, Map<String, String> dataArgs, int batches) {
+    static Workflow.Report request(Path dir, String data, DataArgOption dataArgs, int batches) {
         if (data == null) {
             throw new IllegalArgumentException("--report needs --data MODULE:FUNCTION: the batches the per-layer "
                     + "statistics are computed on");
         }
-        if (batches < 0) {
-            throw new IllegalArgumentException("--batches " + batches + ": expected 0 (all) or a positive count");
-        }
-        return new Workflow.Report(dir, data, UserArgs.parse(dataArgs, "--data-arg"), batches);
+        DataArgOption.checkBatches(batches);
+        return new Workflow.Report(dir, data, dataArgs.parse(), batches);
     }
 }

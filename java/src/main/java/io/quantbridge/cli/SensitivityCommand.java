@@ -9,7 +9,6 @@ import io.quantbridge.project.ProjectSpec;
 import io.quantbridge.project.Quantizers;
 import io.quantbridge.project.StepResult;
 import io.quantbridge.project.Targets;
-import io.quantbridge.project.UserArgs;
 import io.quantbridge.runtime.PyHandle;
 import io.quantbridge.runtime.PythonRuntime;
 import io.quantbridge.sensitivity.SensitivityAnalyzer;
@@ -20,7 +19,6 @@ import io.quantbridge.torch.QuantModel;
 import io.quantbridge.torch.TorchQuantizer;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -59,19 +57,15 @@ public final class SensitivityCommand implements Callable<Integer> {
                     + "targets)), used for calibration and the SQNR.")
     String data;
 
-    @Option(names = "--data-arg", paramLabel = "KEY=VALUE", description = "Keyword argument for the data function (repeatable).")
-    Map<String, String> dataArgs = new LinkedHashMap<>();
+    @Mixin
+    DataArgOption dataArgs;
 
     @Option(names = {"-n", "--batches"}, paramLabel = "N", defaultValue = "0",
             description = "Calibrate and measure on at most N batches (default: all).")
     int batches;
 
-    @Option(names = "--weights", paramLabel = "FILE.pth",
-            description = "PyTorch: the float state_dict to load into the factory's model (optional: the factory may load its own).")
-    Path weights;
-
-    @Option(names = "--checkpoint", paramLabel = "PREFIX", description = "TensorFlow: the float checkpoint (required).")
-    Path checkpoint;
+    @Mixin
+    FloatWeightsOptions floatWeightOptions;
 
     @Option(names = "--eval", paramLabel = "MODULE:FUNCTION",
             description = "Your evaluation function, returning an accuracy: measured for every configuration; "
@@ -109,9 +103,7 @@ public final class SensitivityCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (batches < 0) {
-            throw new IllegalArgumentException("--batches " + batches + ": expected 0 (all) or a positive count");
-        }
+        DataArgOption.checkBatches(batches);
         Target goal = target.toTarget();
         if (goal.needsEval() && eval == null) {
             throw new IllegalArgumentException("--max-drop compares your evaluation function's accuracy: pass --eval "
@@ -121,13 +113,13 @@ public final class SensitivityCommand implements Callable<Integer> {
         start.validate();
         Framework fw = ProjectSpec.resolveFramework(project.asked(), start);
         ProjectSpec projectSpec = project.spec(fw);
-        Map<String, Object> dataKwargs = UserArgs.parse(dataArgs, "--data-arg");
+        Map<String, Object> dataKwargs = dataArgs.parse();
         Targets.checkForm(data, "--data");
         if (eval != null) {
             Targets.checkForm(eval, "--eval");
         }
         ProjectFiles.checkOutput(out, force, "--out");
-        Path floatWeights = CliRun.floatWeights(fw, weights, checkpoint);
+        Path floatWeights = floatWeightOptions.resolve(fw);
         if (fw == Framework.TORCH && floatWeights != null) {
             ProjectFiles.requireFile(floatWeights, "--weights");
         } else if (fw == Framework.TENSORFLOW) {

@@ -1,8 +1,6 @@
 package io.quantbridge.cli;
 
 import io.quantbridge.config.Framework;
-import io.quantbridge.config.QuantConfig;
-import io.quantbridge.project.ProjectSpec;
 import io.quantbridge.project.StepResult;
 import io.quantbridge.project.UserArgs;
 import io.quantbridge.project.Workflow;
@@ -29,8 +27,8 @@ final class TrainCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE", description = "The quantization config.")
-    Path config;
+    @Mixin
+    QuantConfigOption config;
 
     @Mixin
     ProjectOptions project;
@@ -70,9 +68,8 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        QuantConfig cfg = QuantConfig.read(config);
-        Framework fw = ProjectSpec.resolveFramework(project.asked(), cfg);
-        ProjectSpec projectSpec = project.spec(fw);
+        QuantConfigOption.Loaded c = config.load(project);
+        Framework fw = c.framework();
         Path floatWeights = CliRun.floatWeights(fw, weights, checkpoint);
         if (from != null && floatWeights != null) {
             throw new IllegalArgumentException("pass either --from (a calibrated state) or the float weights ("
@@ -81,9 +78,8 @@ final class TrainCommand implements Callable<Integer> {
         Path target = out != null ? out : Path.of(fw == Framework.TORCH ? "trained.pth" : "trained.ckpt");
         Workflow.Train request = new Workflow.Train(train, UserArgs.parse(trainArgs, "--train-arg"), from, floatWeights,
                 target, force, eval, reportOptions.request());
-        StepResult r = CliRun.run(spec, projectSpec, (wf, rt) -> wf.train(cfg, request));
-        spec.commandLine().getOut().printf("trained with %d of %d layers quantized%n", r.quantizedLayers(), r.layers());
-        CliRun.print(spec, r, eval);
-        return 0;
+        StepResult r = CliRun.run(spec, c.project(), (wf, rt) -> wf.train(c.config(), request));
+        return CliRun.done(spec, r, eval, String.format("trained with %d of %d layers quantized", r.quantizedLayers(),
+                r.layers()));
     }
 }
