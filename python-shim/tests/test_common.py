@@ -53,6 +53,25 @@ def test_histogram_percentile_ignores_outliers_and_mse_is_within_range():
         qparams.choose_range("kl", 0, 1, obs)
 
 
+def test_histogram_growing_range_keeps_percentiles():
+    """A maximum that grows a little with every batch must not drift the distribution."""
+    rng = np.random.default_rng(0)
+    batches = [np.maximum(rng.standard_normal(200_000), 0)]
+    top = batches[0].max()
+    for _ in range(300):
+        batch = np.maximum(rng.standard_normal(2000), 0)
+        top *= 1.0007
+        batch[0] = top
+        batches.append(batch)
+    obs = qparams.HistogramObserver(bins=2048)
+    for batch in batches:
+        obs.update(batch)
+    values = np.concatenate(batches)
+    assert obs.counts.sum() == pytest.approx(values.size)
+    _, hi = obs.percentile_range(99.0)
+    assert hi == pytest.approx(np.percentile(values, 99.5), rel=0.01)
+
+
 def test_sqnr():
     x = np.ones(10)
     assert qparams.sqnr_db(x, x) == float("inf")

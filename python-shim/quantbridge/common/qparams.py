@@ -61,7 +61,7 @@ class HistogramObserver:
     """Collects a value histogram over a growing range for percentile and MSE calibration.
 
     The histogram has ``bins`` bins over [lo, hi]; when a batch falls outside, the range
-    grows and the old counts are re-binned (by bin centre) into the new range.
+    grows and the old counts are spread over the new bins in proportion to their overlap.
     """
 
     def __init__(self, bins=2048):
@@ -80,10 +80,12 @@ class HistogramObserver:
             if self.hi == self.lo:
                 self.hi = self.lo + 1e-6
         elif lo < self.lo or hi > self.hi:
+            # Re-bin by overlap: the old histogram's cumulative counts, linear inside each old
+            # bin, read at the new bin edges (no drift when the range grows many times).
             new_lo, new_hi = min(lo, self.lo), max(hi, self.hi)
-            centres = self.lo + (np.arange(self.bins) + 0.5) * (self.hi - self.lo) / self.bins
-            counts, _ = np.histogram(centres, bins=self.bins, range=(new_lo, new_hi), weights=self.counts)
-            self.counts = counts.astype(np.float64)
+            old_edges = np.linspace(self.lo, self.hi, self.bins + 1)
+            cdf = np.concatenate([[0.0], np.cumsum(self.counts)])
+            self.counts = np.diff(np.interp(np.linspace(new_lo, new_hi, self.bins + 1), old_edges, cdf))
             self.lo, self.hi = new_lo, new_hi
         counts, _ = np.histogram(values, bins=self.bins, range=(self.lo, self.hi))
         self.counts += counts
