@@ -1,4 +1,4 @@
-"""Small operations the Java orchestration needs that are not part of the seed API.
+"""Small operations the Java orchestration needs that are not part of the vendor API.
 
 Framework imports stay inside the functions that need them.
 """
@@ -11,7 +11,7 @@ __all__ = ["deepcopy", "save_torch_state", "load_torch_state", "as_float32", "ca
 
 
 def deepcopy(obj):
-    """An independent copy (the seed's optimize_model edits a model in place)."""
+    """An independent copy (the vendor's optimize_model edits a model in place)."""
     return copy.deepcopy(obj)
 
 
@@ -99,7 +99,7 @@ def call_user_held(target, args=None, kwargs=None, phase="calibrate"):
 
 def call_json(target, args=None, kwargs=None):
     """Call ``package.module:function`` and return its result as JSON text (key order kept,
-    written exactly as the seed's config files are)."""
+    written exactly as the vendor's config files are)."""
     from quantbridge.common.config import dumps
 
     return dumps(call_user(target, args, kwargs))

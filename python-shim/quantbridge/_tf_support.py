@@ -1,8 +1,8 @@
-"""A TensorFlow graph and its session held for Java (the seed's ``with tf.Session()`` blocks).
+"""A TensorFlow graph and its session held for Java (the vendor's ``with tf.Session()`` blocks).
 
 Java cannot hold a ``with`` block open across calls, so :class:`GraphSession` owns one
 ``tf.Graph`` and one ``tf.compat.v1.Session`` built by the user's graph-building function, and
-offers the steps the Java ``TfQuantizer`` runs: the seed's flags, rewrite, restore, calibration
+offers the steps the Java ``TfQuantizer`` runs: the vendor's flags, rewrite, restore, calibration
 over the user's batches, prediction and checkpoints. Usable from plain Python too.
 """
 
@@ -65,7 +65,7 @@ class GraphSession:
             self.sess.run(tf.compat.v1.global_variables_initializer())
 
     def optimize(self, config):
-        """The seed's step 3: flags as placeholders, then ``optimize_model`` on this graph."""
+        """The vendor's step 3: flags as placeholders, then ``optimize_model`` on this graph."""
         import tensorflow as tf
 
         from quantbridge.tf import optimize_model
@@ -105,7 +105,7 @@ class GraphSession:
         return {self.quant_flag: 1 if quantized else 0, self.is_train_flag: bool(training)}
 
     def calibrate(self, batches, input_name, output_names, max_batches=None):
-        """The seed's no-training path: calibration mode on, forward passes with quant_flag=1,
+        """The vendor's no-training path: calibration mode on, forward passes with quant_flag=1,
         calibration mode off. ``batches``: arrays, or (inputs, ...) pairs."""
         from quantbridge.tf import set_calibrate_state
 
@@ -134,7 +134,7 @@ class GraphSession:
         """Call the user's ``fn(sess, info, **kwargs)`` (with ``progress=`` if it takes one)."""
         from quantbridge._java_support import call_user
 
-        # As inside the seed's ``with tf.Session() as sess:`` block: this graph is the default.
+        # As inside the vendor's ``with tf.Session() as sess:`` block: this graph is the default.
         with self.graph.as_default():
             return call_user(target, [self.sess, self.info], kwargs, phase)
 

@@ -24,7 +24,7 @@ a fresh graph (optimize, restore the float checkpoint, calibrate, measure).
 Evaluation functions follow the command line's contract (``docs/cli.md``): PyTorch
 ``evaluate(model)``; TensorFlow ``evaluate(sess, info, quant_flag=1 or 0, is_train_flag=False)``,
 with the graph as default, where ``info`` is what the graph builder returned plus
-``info["quant_flag"]`` and ``info["is_train_flag"]``, the names of the seed's two placeholders
+``info["quant_flag"]`` and ``info["is_train_flag"]``, the names of the vendor's two placeholders
 (``quant_flag=0`` runs the float path of the same graph). Both return a number, or a dict with an
 ``accuracy`` entry, and may be callables or ``package.module:function`` targets (these receive
 ``progress=`` when they accept it). Data functions are ``package.module:function`` targets called

@@ -8,7 +8,7 @@ import pytest
 
 @pytest.fixture
 def workdir(tmp_path, monkeypatch):
-    """A fresh current directory. pytest's tmp_path contains '-' (breaking the seed's path
+    """A fresh current directory. pytest's tmp_path contains '-' (breaking the vendor's path
     rule for absolute paths), so tests chdir here and use relative paths."""
     monkeypatch.chdir(tmp_path)
     return tmp_path

@@ -366,7 +366,7 @@ def build_tf_mlp():
 
 def tf_accuracy(sess, info, quant_flag=None, is_train_flag=False):
     """The user's evaluation, as the project commands call it: top-1 % on the test split, feeding
-    the seed's two flags (``info`` names their placeholders) when given."""
+    the vendor's two flags (``info`` names their placeholders) when given."""
     graph = sess.graph
     feed = {graph.get_tensor_by_name(info["input"]): _TF_WEIGHTS["x_test"]}
     if quant_flag is not None:

@@ -1,4 +1,4 @@
-"""The seed's TensorFlow workflow end to end on the digits example (real TF 2.8, graph mode).
+"""The vendor's TensorFlow workflow end to end on the digits example (real TF 2.8, graph mode).
 
 Accuracies (float / PTQ / QAT / frozen .pb) are printed; run with ``-s`` to see them.
 """
@@ -82,8 +82,8 @@ def _int8_config(path, method=None):
 
 
 @pytest.fixture(scope="module")
-def seed_flow(ex, float_model):
-    """The seed's snippet, step by step (tf.Session -> tf.compat.v1.Session,
+def vendor_flow(ex, float_model):
+    """The vendor's snippet, step by step (tf.Session -> tf.compat.v1.Session,
     tf.placeholder -> tf.compat.v1.placeholder), as post-training calibration."""
     from quantbridge.tf import float_saver, generate_final_model, optimize_model, set_calibrate_state
 
@@ -121,7 +121,7 @@ def seed_flow(ex, float_model):
 
 
 @pytest.fixture(scope="module")
-def qat(ex, float_model, seed_flow):
+def qat(ex, float_model, vendor_flow):
     """Quantization-aware training from the calibrated checkpoint, then export."""
     import quantbridge.tf as qtf
 
@@ -134,7 +134,7 @@ def qat(ex, float_model, seed_flow):
             quant_flag = tf.compat.v1.placeholder(tf.int32, name="quant_flag")
             is_train_flag = tf.compat.v1.placeholder(tf.bool, name="is_train")
             qtf.optimize_model(sess, "./config_gen.json", is_train_flag, quant_flag)
-            tf.compat.v1.train.Saver().restore(sess, seed_flow["ckpt"])   # weights and calibrated ranges
+            tf.compat.v1.train.Saver().restore(sess, vendor_flow["ckpt"])   # weights and calibrated ranges
             info.update(quant_flag=quant_flag.name, is_train_flag=is_train_flag.name)
             ex.train(sess, info, 1, True, epochs=2, progress=_quiet)
             feed = {quant_flag: 1, is_train_flag: False}
@@ -159,8 +159,8 @@ def _read_pb(path):
     return gd
 
 
-def test_seed_flow_writes_pb_and_params(float_model, seed_flow):
-    export = seed_flow["export"]
+def test_seed_flow_writes_pb_and_params(float_model, vendor_flow):
+    export = vendor_flow["export"]
     work = str(float_model["dir"])
     assert export["pb"] == os.path.join(work, "model.pb")
     assert export["params"] == os.path.join(work, "model_quant_param.json")
@@ -183,16 +183,16 @@ def test_seed_flow_writes_pb_and_params(float_model, seed_flow):
     axes = [e["weight"]["axis"] for e in params["layers"]]
     assert axes == [3, 2, 3, 1]
     assert [len(e["weight"]["scale"]) for e in params["layers"]] == [16, 16, 32, 10]
-    assert set(seed_flow["ranges"]) == {e["name"] for e in params["layers"]}
+    assert set(vendor_flow["ranges"]) == {e["name"] for e in params["layers"]}
 
 
-def test_quant_flag_zero_is_the_float_graph(float_model, seed_flow):
-    assert np.array_equal(seed_flow["float_again"], float_model["logits"])
+def test_quant_flag_zero_is_the_float_graph(float_model, vendor_flow):
+    assert np.array_equal(vendor_flow["float_again"], float_model["logits"])
 
 
-def test_digits_accuracy(float_model, seed_flow, qat):
-    float_acc, ptq_acc, qat_acc = float_model["acc"], seed_flow["acc"], qat["acc"]
-    pb_out = _run_pb(seed_flow["export"]["pb"])
+def test_digits_accuracy(float_model, vendor_flow, qat):
+    float_acc, ptq_acc, qat_acc = float_model["acc"], vendor_flow["acc"], qat["acc"]
+    pb_out = _run_pb(vendor_flow["export"]["pb"])
     from quantbridge.examples import digits_tf
     pb_acc = float((pb_out.argmax(axis=1) == digits_tf.load_data()["y_test"]).mean() * 100.0)
     print(f"\n[digits_tf] top-1 float {float_acc:.2f}%  PTQ {ptq_acc:.2f}%  QAT {qat_acc:.2f}%  "
@@ -210,8 +210,8 @@ def _run_pb(path):
 
 
 @pytest.mark.parametrize("which", ["ptq", "qat"])
-def test_frozen_pb_matches_quantized_session(seed_flow, qat, which):
-    export, session = (seed_flow["export"], seed_flow["logits"]) if which == "ptq" else \
+def test_frozen_pb_matches_quantized_session(vendor_flow, qat, which):
+    export, session = (vendor_flow["export"], vendor_flow["logits"]) if which == "ptq" else \
         (qat["export_fold1"], qat["logits"])
     out = _run_pb(export["pb"])
     diff = np.abs(out - session)
@@ -230,8 +230,8 @@ def test_frozen_pb_without_bn_folding_is_bit_exact(qat):
 
 
 @pytest.mark.parametrize("key", ["ptq", "qat"])
-def test_frozen_pb_is_frozen_folded_and_on_grid(seed_flow, qat, key):
-    export = seed_flow["export"] if key == "ptq" else qat["export_fold1"]
+def test_frozen_pb_is_frozen_folded_and_on_grid(vendor_flow, qat, key):
+    export = vendor_flow["export"] if key == "ptq" else qat["export_fold1"]
     gd = _read_pb(export["pb"])
     ops = [node.op for node in gd.node]
     forbidden = {"Variable", "VariableV2", "VarHandleOp", "ReadVariableOp", "Assign", "AssignVariableOp",
@@ -275,7 +275,7 @@ def test_quant_params_helper_matches_param_file_for_unfolded_layer(qat):
     assert live["conv1/Conv2D"]["weight"]["scale"] == unfolded["conv1/Conv2D"]["weight"]["scale"]
 
 
-def test_mixed_config_export(ex, float_model, seed_flow):
+def test_mixed_config_export(ex, float_model, vendor_flow):
     """conv1 left at float: its BatchNorm is still folded, it gets no quantization parameters."""
     import quantbridge.tf as qtf
 
@@ -286,7 +286,7 @@ def test_mixed_config_export(ex, float_model, seed_flow):
         graph = tf.Graph()
         with graph.as_default(), _session(graph) as sess:
             ex.build_graph()
-            result = qtf.generate_final_model(sess, cfg, ["logits"], seed_flow["ckpt"], ".", name="mixed")
+            result = qtf.generate_final_model(sess, cfg, ["logits"], vendor_flow["ckpt"], ".", name="mixed")
     entry = result["param_dict"]["layers"][0]
     assert entry["quant_strategy"] == "float" and "weight" not in entry and "activation" not in entry
     gd = _read_pb(result["pb"])

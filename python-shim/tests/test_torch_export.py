@@ -208,7 +208,7 @@ def test_every_layer_kind_exports(workdir):
                                            "up/Conv2DTranspose", "head/MatMul", "out/MatMul"]
     quant = optimize_model(model, cfg)
     quant.eval()
-    set_calibrate_state(quant, True)      # two inputs: the seed's manual calibration
+    set_calibrate_state(quant, True)      # two inputs: the vendor's manual calibration
     with torch.no_grad():
         for x, y in batches:
             quant(x, y)

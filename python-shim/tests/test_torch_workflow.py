@@ -1,4 +1,4 @@
-"""The seed's PyTorch workflow and the helpers the Java side calls."""
+"""The vendor's PyTorch workflow and the helpers the Java side calls."""
 
 import json
 import os
@@ -24,8 +24,8 @@ DIGITS_LAYERS = [
 ]
 
 
-def test_seed_snippet_flow(workdir, digits_float):
-    # -- the seed's snippet; only the import line is QuantBridge's --------------------------
+def test_vendor_snippet_flow(workdir, digits_float):
+    # -- the vendor's snippet; only the import line is QuantBridge's --------------------------
     from quantbridge.torch import (generate_config_file, generate_final_model, get_quant_loss,
                                    optimize_model, set_calibrate_state)
 
@@ -132,7 +132,7 @@ def test_calibration_changes_no_weights(digits_model):
     assert [(e["phase"], e["current"], e["total"]) for e in events] == [("calibrate", i, 5) for i in range(1, 6)]
     params = quant_params(quant)
     assert all(p["activation"]["calibrated"] for p in params)
-    # the seed's manual form changes nothing either
+    # the vendor's manual form changes nothing either
     quant.eval()
     set_calibrate_state(quant, True)
     with torch.no_grad():

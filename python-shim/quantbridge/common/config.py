@@ -1,4 +1,4 @@
-"""The seed's config file: template building, loading and validation (framework-free).
+"""The vendor's config file: template building, loading and validation (framework-free).
 
 Layout (seed)::
 

@@ -1,6 +1,6 @@
-"""The seed's path rule and atomic file writing.
+"""The vendor's path rule and atomic file writing.
 
-Seed rule (PyTorch tool, applied to both back ends): directory names contain only
+Vendor rule (PyTorch tool, applied to both back ends): directory names contain only
 letters, digits and underscores; file names only letters, digits, underscores and
 dots. Absolute paths and ``.``/``..`` components are allowed.
 """

@@ -10,7 +10,7 @@ Data: the same as ``digits_torch``: ``sklearn.datasets.load_digits`` scaled to [
 normalised with the training split's mean and std, as ``N x 8 x 8 x 1`` float32 (NHWC);
 stratified split (random_state=0) keeping 360 images for testing.
 
-Quantized runs: after the caller created the seed's ``quant_flag`` / ``is_train_flag``
+Quantized runs: after the caller created the vendor's ``quant_flag`` / ``is_train_flag``
 placeholders it records their names in ``graph_info["quant_flag"]`` and
 ``graph_info["is_train_flag"]``; ``train``, ``calibrate`` and ``evaluate`` then feed them.
 """
@@ -145,7 +145,7 @@ def train_float(sess, graph_info, epochs=12, progress=None, lr=3e-3, batch_size=
 
 
 def train(sess, graph_info, quant_flag, is_train_flag, epochs=2, progress=None, lr=1e-4, batch_size=32):
-    """Training with the seed's flags fed (QAT: ``quant_flag=1, is_train_flag=True``)."""
+    """Training with the vendor's flags fed (QAT: ``quant_flag=1, is_train_flag=True``)."""
     feed = _feed(sess.graph, graph_info, quant_flag, is_train_flag)
     return _fit(sess, graph_info, epochs, lr, batch_size, progress, feed, SEED + 1)
 
@@ -184,7 +184,7 @@ def test_inputs():
 
 
 def evaluate(sess, graph_info, feed_extra=None):
-    """Top-1 accuracy on the test split, in percent (``feed_extra``: e.g. the seed's flags)."""
+    """Top-1 accuracy on the test split, in percent (``feed_extra``: e.g. the vendor's flags)."""
     data = load_data()
     logits = predict(sess, graph_info, data["x_test"], feed_extra)
     return float((logits.argmax(axis=1) == data["y_test"]).mean() * 100.0)

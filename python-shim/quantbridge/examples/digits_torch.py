@@ -1,7 +1,7 @@
 """The PyTorch demo's "user code": a small CNN on scikit-learn's 8x8 digits.
 
 It is written the way a user's own training project would be (model factory, data,
-training loop, evaluation) with the seed's one optional hook, ``get_quant_loss``, in the
+training loop, evaluation) with the vendor's one optional hook, ``get_quant_loss``, in the
 QAT loop. Everything is seeded: the same calls give the same numbers.
 
 Data: ``sklearn.datasets.load_digits`` (1797 images of 8x8), scaled to [0, 1] and

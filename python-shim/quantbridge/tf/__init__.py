@@ -1,4 +1,4 @@
-"""QuantBridge for TensorFlow 2.8 graph (tf.compat.v1.Session) code: the seed's workflow.
+"""QuantBridge for TensorFlow 2.8 graph (tf.compat.v1.Session) code: the vendor's workflow.
 
 ::
 

@@ -1,6 +1,6 @@
-"""Plugin-style quantization for PyTorch models: the seed's five functions plus helpers for Java.
+"""Plugin-style quantization for PyTorch models: the vendor's five functions plus helpers for Java.
 
-Seed workflow (only the import differs from the vendor's snippet)::
+Vendor workflow (only the import differs from the vendor's snippet)::
 
     from quantbridge.torch import (generate_config_file, optimize_model, get_quant_loss,
                                    set_calibrate_state, generate_final_model)
@@ -27,7 +27,7 @@ A quantized layer is a subclass of its float class (``QuantConv2d`` is an ``nn.C
 that keeps the float parameters under their names and adds the children
 ``activation_quant`` and ``weight_quant``; so ``quant_model.load_state_dict(float_state_dict,
 strict=False)`` loads every float weight, and the quant ``state_dict`` is the float keys plus
-the quantizer keys. Paths follow the seed's rule (directories: letters, digits, ``_``;
+the quantizer keys. Paths follow the vendor's rule (directories: letters, digits, ``_``;
 file names: also ``.``); output files are written atomically and never overwritten unless asked.
 """
 

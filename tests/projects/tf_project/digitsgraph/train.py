@@ -1,4 +1,4 @@
-"""Training and evaluation in a session (float graph, or the quantized graph with the seed's flags)."""
+"""Training and evaluation in a session (float graph, or the quantized graph with the vendor's flags)."""
 
 import numpy as np
 import tensorflow as tf
@@ -9,7 +9,7 @@ _TRAIN = "digitsgraph_train"
 
 
 def _feed(sess, info, quant_flag, is_train_flag):
-    """The seed's two flags, when the graph has them (``info`` names their placeholders)."""
+    """The vendor's two flags, when the graph has them (``info`` names their placeholders)."""
     feed = {}
     if quant_flag is not None and "quant_flag" in info:
         feed[sess.graph.get_tensor_by_name(info["quant_flag"])] = quant_flag

@@ -142,7 +142,7 @@ def tf_batches(batch_size=64, num_batches=4):
 
 def tf_evaluate(sess, info, quant_flag=None, is_train_flag=False):
     """Top-1 % on the test split, as the project commands call it: ``quant_flag`` 1 or 0 and
-    ``is_train_flag`` fed to the seed's placeholders that ``info`` names, when the graph has them."""
+    ``is_train_flag`` fed to the vendor's placeholders that ``info`` names, when the graph has them."""
     graph = sess.graph
     feed = {graph.get_tensor_by_name(info["input"]): _trained()["x_test"]}
     if quant_flag is not None and "quant_flag" in info:

@@ -16,9 +16,9 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code quantbridge config}: the seed's config template from the user's model. */
+/** {@code quantbridge config}: the vendor's config template from the user's model. */
 @Command(name = "config", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Write the quantization config (the seed's config_gen.json) for your model: every quantizable "
+        description = {"Write the quantization config (the vendor's config_gen.json) for your model: every quantizable "
                 + "layer listed at \"float\". Edit it to choose layers (\"Quant_INT8-8\"), or pass --quantize-all.",
                 "PyTorch: --model names your model factory and --input-shape the deployed input shape. TensorFlow: "
                         + "--model names your graph builder."})

@@ -11,7 +11,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
- * The seed's {@code input_shape} string, {@code "x:1,3,224,224;y:1,10"}: the deployed model's
+ * The vendor's {@code input_shape} string, {@code "x:1,3,224,224;y:1,10"}: the deployed model's
  * inputs with their dimensions. Parsing follows the shim's {@code parse_input_shape} (same rules,
  * same messages).
  *
@@ -127,7 +127,7 @@ public record InputShape(List<Input> inputs) {
         return inputs.stream().filter(i -> i.name().equals(name)).findFirst();
     }
 
-    /** The seed's text form, {@code "x:1,3,224,224;y:1,10"} (the shim's {@code format_input_shape}). */
+    /** The vendor's text form, {@code "x:1,3,224,224;y:1,10"} (the shim's {@code format_input_shape}). */
     public String format() {
         return inputs.stream()
                 .map(i -> i.name() + ":" + i.dims().stream().map(String::valueOf).collect(Collectors.joining(",")))

@@ -23,7 +23,7 @@ import java.util.Set;
 import java.util.function.Predicate;
 
 /**
- * The seed's quantization config (JSON), PyTorch or TensorFlow variant.
+ * The vendor's quantization config (JSON), PyTorch or TensorFlow variant.
  *
  * <p>Every key is kept in its order, including {@code //} comments and keys QuantBridge does
  * not know, so that reading a file and writing it back is byte-stable: {@link #toJson()} is

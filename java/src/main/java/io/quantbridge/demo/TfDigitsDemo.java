@@ -24,7 +24,7 @@ import jep.NDArray;
 
 /**
  * The TensorFlow half of the demo: the same CNN as a TF1 graph; float training, calibration
- * (PTQ), retraining (QAT) through the seed's flags, export of the frozen {@code .pb}, and a check
+ * (PTQ), retraining (QAT) through the vendor's flags, export of the frozen {@code .pb}, and a check
  * of the frozen graph against the quantized session.
  */
 public final class TfDigitsDemo {

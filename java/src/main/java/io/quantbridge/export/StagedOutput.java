@@ -35,7 +35,7 @@ public final class StagedOutput implements AutoCloseable {
      * @throws QuantBridgeException if the directory is missing or a target exists and overwrite is off
      */
     public static StagedOutput open(Path outDir, List<String> names, boolean overwrite) throws QuantBridgeException {
-        // Kept relative when given relative: the shim checks the seed's path rule on the path
+        // Kept relative when given relative: the shim checks the vendor's path rule on the path
         // as the user wrote it, not on the directories above it.
         Path dir = outDir.normalize();
         if (!Files.isDirectory(dir)) {
@@ -52,7 +52,7 @@ public final class StagedOutput implements AutoCloseable {
                     + "; choose another output directory or name, or pass overwrite");
         }
         try {
-            // The name keeps to the seed's path rule (letters, digits, underscores).
+            // The name keeps to the vendor's path rule (letters, digits, underscores).
             Path staging = Files.createTempDirectory(dir, "qb_staging_");
             return new StagedOutput(dir, staging, List.copyOf(names));
         } catch (IOException e) {

@@ -8,7 +8,7 @@ import java.util.Objects;
  *
  * @param file the model's file name (no directory), e.g. {@code model.onnx}
  * @param sha256 hex SHA-256 of that file
- * @param inputShape the seed's input shape string, or null
+ * @param inputShape the vendor's input shape string, or null
  * @param outputs the model's output names (may be empty)
  */
 public record ModelInfo(String file, String sha256, String inputShape, List<String> outputs) {

@@ -12,7 +12,7 @@ import java.util.Map;
  *     graph (no weights loaded) and returns a dict of tensor names
  * @param builderKwargs keyword arguments for the builder
  * @param input the model's input tensor name (e.g. {@code input:0})
- * @param outputs the model's output node names (the seed's {@code output_name_list})
+ * @param outputs the model's output node names (the vendor's {@code output_name_list})
  */
 public record TfProject(List<Path> pythonPath, String graphBuilder, Map<String, Object> builderKwargs,
                         String input, List<String> outputs) {
@@ -25,7 +25,7 @@ public record TfProject(List<Path> pythonPath, String graphBuilder, Map<String, 
             throw new IllegalArgumentException("the model's input tensor name is required (e.g. 'input:0')");
         }
         if (outputs == null || outputs.isEmpty()) {
-            throw new IllegalArgumentException("at least one output node name is required (the seed's output_name_list)");
+            throw new IllegalArgumentException("at least one output node name is required (the vendor's output_name_list)");
         }
         pythonPath = List.copyOf(pythonPath);
         builderKwargs = Map.copyOf(builderKwargs);

@@ -21,7 +21,7 @@ import java.util.regex.Pattern;
 import jep.NDArray;
 
 /**
- * The seed's TensorFlow workflow, Java-typed: the user's graph builder runs in sessions opened
+ * The vendor's TensorFlow workflow, Java-typed: the user's graph builder runs in sessions opened
  * through the runtime; the config is generated and validated in Java; calibration and retraining
  * call the user's functions; the ranges come back into Java; Java writes the parameter file next
  * to the frozen {@code .pb} that the shim exports.
@@ -85,7 +85,7 @@ public final class TfQuantizer {
         }
     }
 
-    /** The seed template: every quantizable op at {@code float}. */
+    /** The vendor template: every quantizable op at {@code float}. */
     public QuantConfig generateConfig() throws QuantBridgeException {
         try (TfSession s = openFloat(); PyHandle sess = (PyHandle) rt.getAttr(s.handle(), "sess")) {
             Object json = rt.call("quantbridge._java_support:call_json", "quantbridge.tf:build_config", List.of(sess));
@@ -94,7 +94,7 @@ public final class TfQuantizer {
     }
 
     /**
-     * Builds the graph again, validates {@code config} against it in Java, rewrites it (the seed's
+     * Builds the graph again, validates {@code config} against it in Java, rewrites it (the vendor's
      * {@code optimize_model} with fresh {@code quant_flag} / {@code is_train} placeholders) and
      * restores {@code floatCheckpoint} when given.
      */

@@ -13,7 +13,7 @@ import java.util.Optional;
 
 /**
  * One TensorFlow graph and its {@code tf.compat.v1.Session}, living in Python: the float graph,
- * or, after {@link TfQuantizer#optimize}, the graph rewritten with fake quant and the seed's
+ * or, after {@link TfQuantizer#optimize}, the graph rewritten with fake quant and the vendor's
  * {@code quant_flag} / {@code is_train_flag} placeholders.
  */
 public final class TfSession implements AutoCloseable {

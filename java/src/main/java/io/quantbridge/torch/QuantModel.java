@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A quantized PyTorch model living in Python (the seed's {@code quant_model}), with the config it
+ * A quantized PyTorch model living in Python (the vendor's {@code quant_model}), with the config it
  * was made from. Calibration and retraining run the user's own functions on it.
  */
 public final class QuantModel implements AutoCloseable {

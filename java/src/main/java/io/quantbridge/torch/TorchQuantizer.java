@@ -24,7 +24,7 @@ import java.util.regex.Pattern;
 import jep.NDArray;
 
 /**
- * The seed's PyTorch workflow, Java-typed: generate the config, optimize (insert fake quant),
+ * The vendor's PyTorch workflow, Java-typed: generate the config, optimize (insert fake quant),
  * calibrate or retrain with the user's own functions, pull the scales back, export the float
  * ONNX, the parameter file and the INT8 QDQ ONNX.
  *
@@ -84,7 +84,7 @@ public final class TorchQuantizer {
     }
 
     /**
-     * The seed template for {@code model}: every supported layer at {@code float}.
+     * The vendor template for {@code model}: every supported layer at {@code float}.
      *
      * @param inputShape the deployed input shape, {@code "x:1,3,224,224;y:..."}
      */
@@ -97,7 +97,7 @@ public final class TorchQuantizer {
     }
 
     /**
-     * Validates {@code config} in Java against the model, then inserts fake quant (the seed's
+     * Validates {@code config} in Java against the model, then inserts fake quant (the vendor's
      * {@code optimize_model}); {@code model} is changed in place and returned as the quant model.
      *
      * @throws QuantBridgeException naming the layer, key or value when the config does not fit

@@ -81,7 +81,7 @@ class CliTfTest {
 
     @Test
     @Order(3)
-    void trainPassesTheSeedsFlagsAndInfoToTheUsersLoop() throws Exception {
+    void trainPassesTheVendorFlagsAndInfoToTheUsersLoop() throws Exception {
         var r = step("train", "-c", config, "--from", dir.resolve("quant.ckpt"), "-t", "digitsgraph.train:train",
                 "--train-arg", "epochs=1", "--train-arg", "lr=1e-4", "--eval", EVAL, "-o", dir.resolve("trained.ckpt"))
                 .expect(0);

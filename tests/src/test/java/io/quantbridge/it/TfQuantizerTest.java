@@ -31,7 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The TensorFlow workflow driven from Java on the digits example (real TF 2.8 graph mode):
- * config, PTQ, QAT through the seed's flags, frozen .pb and parameter file, errors.
+ * config, PTQ, QAT through the vendor's flags, frozen .pb and parameter file, errors.
  */
 class TfQuantizerTest {
     private static final String EX = "quantbridge.examples.digits_tf";
