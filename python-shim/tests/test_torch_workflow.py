@@ -78,7 +78,7 @@ def test_vendor_snippet_flow(workdir, digits_float):
         assert paramfile.read(out["params"]) == out["param_dict"]
         assert [layer["name"] for layer in out["param_dict"]["layers"]] == [n for n, _ in DIGITS_LAYERS]
     assert sorted(os.listdir("out")) == ["model.onnx", "model_quant_param.json"]   # no temp files left
-    # the defaults of the seed: pth_file="quant.pth", output_dir="./"
+    # the vendor defaults: pth_file="quant.pth", output_dir="./"
     generate_final_model(digits_torch.build_model(), "./config_gen.json")
     assert os.path.isfile("model.onnx") and os.path.isfile("model_quant_param.json")
 

@@ -17,7 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Reading, editing and writing the seed config. The fixtures were written by the shim's
+ * Reading, editing and writing the vendor config. The fixtures were written by the shim's
  * {@code config.dumps} (Python 3.10), with {@code //} keys, non-ASCII text and odd numbers.
  */
 class QuantConfigTest {
