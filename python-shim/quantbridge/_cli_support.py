@@ -101,29 +101,14 @@ class _Sized:
         return self.n
 
 
-def _check_state_keys(model, state, where, hint):
-    expected = model.state_dict()
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    if missing or unexpected:
-        parts = []
-        if missing:
-            parts.append(f"missing keys {missing[:6]}{' ...' if len(missing) > 6 else ''}")
-        if unexpected:
-            parts.append(f"unexpected keys {unexpected[:6]}{' ...' if len(unexpected) > 6 else ''}")
-        raise CheckpointError(f"{where} does not fit the model ({'; '.join(parts)}); {hint}")
-    wrong = [f"{k} {tuple(state[k].shape)} vs {tuple(v.shape)}" for k, v in expected.items()
-             if tuple(state[k].shape) != tuple(v.shape)]
-    if wrong:
-        raise CheckpointError(f"{where}: shape mismatch (file vs model) for {', '.join(wrong[:6])}; {hint}")
-
-
 def load_float_weights(model, path):
     """Load a float ``state_dict`` (``torch.save(model.state_dict(), path)``) into ``model``, strictly.
 
     A dict holding it under ``state_dict`` / ``model_state_dict`` / ``model`` is accepted too.
     """
     import torch
+
+    from quantbridge.torch._export import check_state_fits
 
     where = f"float weights {str(path)!r}"
     if not os.path.isfile(str(path)):
@@ -139,7 +124,7 @@ def load_float_weights(model, path):
                 break
     if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
         raise CheckpointError(f"{where} is not a state dict (save model.state_dict() of the float model)")
-    _check_state_keys(model, state, where, "pass the state_dict of a float model built by the same factory")
+    check_state_fits(model, state, where, "the model", "pass the state_dict of a float model built by the same factory")
     model.load_state_dict(state, strict=True)
     return model
 

@@ -68,9 +68,13 @@ def _sample(keys, n=8):
     return ", ".join(keys[:n]) + (f" and {len(keys) - n} more" if len(keys) > n else "")
 
 
-def load_quant_state(quant_model, state, where, strategies):
-    """Check ``state`` against ``quant_model`` (keys, shapes, calibration) and load it."""
-    expected = quant_model.state_dict()
+def check_state_fits(model, state, where, what, hint):
+    """Raise CheckpointError unless ``state`` has exactly ``model``'s keys with its shapes.
+
+    ``what`` names the model in the message ("the model with this config"); ``hint`` says what
+    the file must be.
+    """
+    expected = model.state_dict()
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
     if missing or unexpected:
@@ -79,14 +83,20 @@ def load_quant_state(quant_model, state, where, strategies):
             parts.append(f"missing keys: {_sample(missing)}")
         if unexpected:
             parts.append(f"unexpected keys: {_sample(unexpected)}")
-        msg = (f"{where} does not fit the model with this config ({'; '.join(parts)}); it must be "
-               f"quant_model.state_dict() of optimize_model(model, config) with the same model and config")
+        msg = f"{where} does not fit {what} ({'; '.join(parts)}); {hint}"
         raise CheckpointError(msg)
     wrong = [f"{k} {tuple(state[k].shape)} vs {tuple(v.shape)}" for k, v in expected.items()
              if tuple(state[k].shape) != tuple(v.shape)]
     if wrong:
-        msg = f"{where}: shape mismatch (checkpoint vs model) for {', '.join(wrong[:8])}"
+        msg = f"{where}: shape mismatch (checkpoint vs model) for {', '.join(wrong[:8])}; {hint}"
         raise CheckpointError(msg)
+
+
+def load_quant_state(quant_model, state, where, strategies):
+    """Check ``state`` against ``quant_model`` (keys, shapes, calibration) and load it."""
+    check_state_fits(quant_model, state, where, "the model with this config",
+                     "it must be quant_model.state_dict() of optimize_model(model, config) with the same model "
+                     "and config")
     found = _layers.find_layers(quant_model)
     uncalibrated = [name for name, strategy in strategies.items() if strategy == qconfig.INT8
                     and not int(state[key(found[name][0], "activation_quant.calibrated")][0])]
