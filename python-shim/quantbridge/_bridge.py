@@ -16,8 +16,8 @@ import sys
 import sysconfig
 import traceback
 
-from quantbridge import progress
-from quantbridge.errors import UserExit
+from quantbridge import _logging, progress
+from quantbridge.errors import Cancelled, UserExit
 
 _HANDLE = "__qb_handle__"
 _objects = {}
@@ -102,7 +102,7 @@ def _guarded(fn, args, kwargs, listener):
         args = _resolve(list(args or []))
         kwargs = _resolve(dict(kwargs or {}))
         if listener is not None:
-            with progress.sink(lambda event: listener.onEvent(json.dumps(event))):
+            with progress.sink(lambda event: _forward(listener, event)):
                 result = fn(*args, **kwargs)
         else:
             result = fn(*args, **kwargs)
@@ -115,6 +115,15 @@ def _guarded(fn, args, kwargs, listener):
     except BaseException as exc:
         _record(exc, traceback.format_exc())
         raise
+    finally:
+        _logging.flush()
+
+
+def _forward(listener, event):
+    """Hand one event to Java; a non-empty answer is the reason to stop the call right here."""
+    stop = listener.onEvent(json.dumps(event))
+    if stop:
+        raise Cancelled(str(stop))
 
 
 def _record(exc, formatted):

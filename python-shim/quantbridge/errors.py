@@ -1,6 +1,6 @@
 """The shim's typed errors. Every error names what is wrong and what was expected."""
 
-__all__ = ["QuantBridgeError", "ConfigError", "ModelError", "PathError", "CheckpointError", "UserExit"]
+__all__ = ["QuantBridgeError", "ConfigError", "ModelError", "PathError", "CheckpointError", "UserExit", "Cancelled"]
 
 
 class QuantBridgeError(Exception):
@@ -25,3 +25,11 @@ class CheckpointError(QuantBridgeError, ValueError):
 
 class UserExit(QuantBridgeError):
     """User code called sys.exit() inside the embedded interpreter."""
+
+
+class Cancelled(BaseException):
+    """The caller stopped the running call (cancel, interrupt, timeout, or its listener said stop).
+
+    Raised at the next progress event. A ``BaseException`` like ``KeyboardInterrupt``, so that an
+    ``except Exception`` in user code does not swallow it and the user's loop unwinds.
+    """

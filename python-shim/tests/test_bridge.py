@@ -62,3 +62,29 @@ def test_progress_listener_receives_json():
     assert _bridge.call_method(-1, "__call__", [], {}, Listener()) == 1
     del _bridge._objects[-1]
     assert '"phase": "calibrate"' in seen[0] and '"loss": 0.5' in seen[0]
+
+
+def test_listener_answer_stops_the_call_through_except_exception():
+    from quantbridge.errors import Cancelled
+
+    steps = []
+
+    class Listener:
+        def onEvent(self, text):  # noqa: N802 (Java method name)
+            return "the caller was interrupted" if len(steps) >= 3 else None
+
+    def user_loop():
+        for i in range(100):
+            try:
+                steps.append(i)
+                progress.emit("train", i, 100)
+            except Exception:  # noqa: BLE001 - user code that swallows errors must still stop
+                pass
+        return "finished"
+
+    _bridge._objects[-2] = user_loop
+    with pytest.raises(Cancelled, match="the caller was interrupted"):
+        _bridge.call_method(-2, "__call__", [], {}, Listener())
+    del _bridge._objects[-2]
+    assert steps == [0, 1, 2], "the loop ended at the event that was answered with a stop"
+    assert _bridge.last_error()["type"] == "quantbridge.errors.Cancelled"

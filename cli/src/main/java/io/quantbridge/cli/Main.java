@@ -48,6 +48,7 @@ public final class Main {
 
     /** Runs the command line and exits with its code. */
     public static void main(String[] args) {
+        CliLogging.configure(args);
         System.exit(commandLine().execute(args));
     }
 

@@ -8,11 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CancellationException;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import jep.Interpreter;
 import jep.JepException;
@@ -102,7 +98,9 @@ public final class PythonRuntime implements AutoCloseable {
 
     /** Imports a module (raising its ImportError as {@link PythonException}). */
     public void importModule(String module) throws QuantBridgeException {
-        call("importlib:import_module", module);
+        if (call("importlib:import_module", module) instanceof PyHandle h) {
+            h.close();   // the module stays in sys.modules; Java needs no handle to it
+        }
     }
 
     /** Calls {@code package.module:function} with positional arguments. */
@@ -118,7 +116,7 @@ public final class PythonRuntime implements AutoCloseable {
     public Object call(String target, List<?> args, Map<String, ?> kwargs, ProgressListener listener)
             throws QuantBridgeException {
         requireTarget(target);
-        return invokeBridge("_qb_call", target, toPython(args), toPython(kwargs), sink(listener));
+        return invokeBridge("_qb_call", target, toPython(args), toPython(kwargs), new EventSink(listener, eng.owner));
     }
 
     /** Calls a method of a Python object held by {@code handle}. */
@@ -130,7 +128,8 @@ public final class PythonRuntime implements AutoCloseable {
     public Object callMethod(PyHandle handle, String method, List<?> args, Map<String, ?> kwargs,
                              ProgressListener listener) throws QuantBridgeException {
         handle.checkOpen();
-        return invokeBridge("_qb_call_method", handle.id(), method, toPython(args), toPython(kwargs), sink(listener));
+        return invokeBridge("_qb_call_method", handle.id(), method, toPython(args), toPython(kwargs),
+                new EventSink(listener, eng.owner));
     }
 
     /** Reads an attribute of a Python object held by {@code handle}. */
@@ -144,7 +143,10 @@ public final class PythonRuntime implements AutoCloseable {
         invokeBridge("_qb_run_code", source);
     }
 
-    /** How many Python objects are held for Java right now. */
+    /**
+     * How many Python objects are held for Java right now (after releasing those whose
+     * {@link PyHandle}s were closed or collected).
+     */
     public long liveHandles() throws QuantBridgeException {
         return ((Number) invokeBridge("_qb_live_handles")).longValue();
     }
@@ -152,18 +154,17 @@ public final class PythonRuntime implements AutoCloseable {
     /** Runs a task on the Python owner thread (for batching several calls). */
     public <T> T onPythonThread(Callable<T> task) throws QuantBridgeException {
         checkOpen();
-        return eng.run(task);
+        return eng.owner.run(task);
     }
 
-    void release(long id) {
-        if (closed || eng.dead) {
-            return;
-        }
-        try {
-            invokeBridge("_qb_release", id);
-        } catch (QuantBridgeException | RuntimeException e) {
-            // Releasing is best effort: the object is collected with the interpreter at worst.
-        }
+    /**
+     * The action that releases Python object {@code id}: it only queues the id, and the owner
+     * thread releases it before its next call, so it never blocks (a {@link java.lang.ref.Cleaner}
+     * runs it when a handle becomes unreachable).
+     */
+    Runnable releaser(long id) {
+        Engine e = eng;
+        return () -> e.pendingReleases.add(id);
     }
 
     /** True once {@link #close()} ran on this handle. */
@@ -194,13 +195,9 @@ public final class PythonRuntime implements AutoCloseable {
         }
     }
 
-    private static EventSink sink(ProgressListener listener) {
-        return listener == null ? null : new EventSink(listener);
-    }
-
     private Object invokeBridge(String fn, Object... args) throws QuantBridgeException {
         checkOpen();
-        Object raw = eng.run(() -> {
+        Object raw = eng.owner.run(() -> {
             try {
                 return eng.interp.invoke(fn, args);
             } catch (JepException e) {
@@ -257,27 +254,36 @@ public final class PythonRuntime implements AutoCloseable {
     /** The interpreter and its owner thread; one per JVM. */
     private static final class Engine {
         final PythonEnvironment env;
-        final ExecutorService owner;
+        final OwnerThread owner;
         final AtomicInteger handles = new AtomicInteger();
-        volatile Thread ownerThread;
+        final ConcurrentLinkedQueue<Long> pendingReleases = new ConcurrentLinkedQueue<>();
         volatile boolean dead;
         Interpreter interp;
         String pythonVersion;
 
         private Engine(PythonEnvironment env) {
             this.env = env;
-            this.owner = Executors.newSingleThreadExecutor(r -> {
-                Thread t = new Thread(r, "quantbridge-python");
-                t.setDaemon(true);
-                ownerThread = t;
-                return t;
-            });
+            this.owner = new OwnerThread("quantbridge-python", this::releasePending);
+        }
+
+        /** On the owner thread, before each call: drop the objects of closed or collected handles. */
+        private void releasePending() {
+            if (interp == null || dead) {
+                return;
+            }
+            for (Long id = pendingReleases.poll(); id != null; id = pendingReleases.poll()) {
+                try {
+                    interp.invoke("_qb_release", id);
+                } catch (JepException e) {
+                    // best effort: the object is collected with the interpreter at worst
+                }
+            }
         }
 
         static Engine start(PythonEnvironment env) throws QuantBridgeException {
             env.checkJepVersions();
             Engine e = new Engine(env);
-            e.run(() -> {
+            e.owner.run(() -> {
                 e.init();
                 return null;
             });
@@ -299,7 +305,11 @@ public final class PythonRuntime implements AutoCloseable {
             MainInterpreter.setInitParams(cfg);
             try {
                 interp = new SharedInterpreter();
-                String shim = shimSource().map(p -> "sys.path.insert(0, " + pyStr(p.toString()) + ")\n").orElse("");
+                java.util.Optional<Path> shimDir = shimSource();
+                if (shimDir.isEmpty()) {
+                    shimDir = ShimInstaller.install();
+                }
+                String shim = shimDir.map(p -> "sys.path.insert(0, " + pyStr(p.toString()) + ")\n").orElse("");
                 interp.exec("import site, sys\n"
                         + "site.addsitedir(" + pyStr(env.sitePackages().toString()) + ")\n"
                         + shim
@@ -309,11 +319,17 @@ public final class PythonRuntime implements AutoCloseable {
                         + "release as _qb_release, live_handles as _qb_live_handles, add_paths as _qb_add_paths, "
                         + "last_error as _qb_last_error\n");
                 Object info = interp.invoke("_qb_bootstrap", new ArrayList<String>());
+                if (!Boolean.getBoolean("quantbridge.rawOutput")) {
+                    interp.exec("from quantbridge._logging import install as _qb_log_install\n");
+                    interp.invoke("_qb_log_install", new PythonLog());
+                }
                 pythonVersion = String.valueOf(((Map<?, ?>) info).get("python"));
+                checkShimVersion(String.valueOf(interp.getValue("__import__('quantbridge').__version__")),
+                        String.valueOf(interp.getValue("__import__('quantbridge').__file__")));
             } catch (JepException e) {
                 dead = true;
                 throw new QuantBridgeException("CPython started but QuantBridge's bridge did not load from "
-                        + env.venv() + ": " + e.getMessage() + "; run ./quantbridge setup", e);
+                        + env.venv() + ": " + e.getMessage() + "; " + Setup.advice(), e);
             }
         }
 
@@ -335,6 +351,17 @@ public final class PythonRuntime implements AutoCloseable {
                     ? java.util.Optional.of(shim) : java.util.Optional.empty();
         }
 
+        /** The shim must be the one built with this jar (the same version); otherwise nothing fits. */
+        private void checkShimVersion(String shim, String where) throws QuantBridgeException {
+            String java = io.quantbridge.Version.current().replace("-SNAPSHOT", "");
+            if (!java.equals("unknown") && !shim.equals(java)) {
+                dead = true;
+                throw new QuantBridgeException("the Python shim loaded from " + where + " is version " + shim
+                        + " but this QuantBridge jar is " + java + "; use the shim that ships in the jar (unset "
+                        + "quantbridge.home / QUANTBRIDGE_HOME) or a checkout of the same version");
+            }
+        }
+
         private static String pyStr(String s) {
             return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'";
         }
@@ -343,55 +370,19 @@ public final class PythonRuntime implements AutoCloseable {
             try {
                 Object err = interp.invoke("_qb_last_error");
                 if (err instanceof Map<?, ?> m) {
-                    return new PythonException(String.valueOf(m.get("type")), String.valueOf(m.get("message")),
+                    String type = String.valueOf(m.get("type"));
+                    if (type.equals("quantbridge.errors.Cancelled")) {
+                        OwnerThread.Call<?> call = owner.current();
+                        Throwable cause = call == null ? null : call.listenerFailure;
+                        return new CancelledException("stopped: " + m.get("message"), cause != null ? cause : e);
+                    }
+                    return new PythonException(type, String.valueOf(m.get("message")),
                             String.valueOf(m.get("traceback")), e);
                 }
             } catch (JepException ignored) {
                 // fall through to the raw message
             }
             return new PythonException("JepException", String.valueOf(e.getMessage()), "", e);
-        }
-
-        <T> T run(Callable<T> task) throws QuantBridgeException {
-            if (Thread.currentThread() == ownerThread) {
-                return direct(task);
-            }
-            Future<T> f;
-            try {
-                f = owner.submit(task);
-            } catch (java.util.concurrent.RejectedExecutionException e) {
-                throw new IllegalStateException("the Python owner thread has stopped", e);
-            }
-            try {
-                return f.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new QuantBridgeException("interrupted while waiting for Python", e);
-            } catch (CancellationException e) {
-                throw new QuantBridgeException("the Python call was cancelled", e);
-            } catch (ExecutionException e) {
-                Throwable c = e.getCause();
-                if (c instanceof QuantBridgeException q) {
-                    throw q;
-                }
-                if (c instanceof RuntimeException r) {
-                    throw r;
-                }
-                if (c instanceof Error err) {
-                    throw err;
-                }
-                throw new QuantBridgeException(String.valueOf(c), c);
-            }
-        }
-
-        private static <T> T direct(Callable<T> task) throws QuantBridgeException {
-            try {
-                return task.call();
-            } catch (QuantBridgeException | RuntimeException e) {
-                throw e;
-            } catch (Exception e) {
-                throw new QuantBridgeException(String.valueOf(e), e);
-            }
         }
     }
 }

@@ -1,0 +1,21 @@
+package io.quantbridge.cli;
+
+import java.util.Arrays;
+
+/**
+ * The command line's logging set-up, before the first logger exists: {@code --verbose} lets
+ * TensorFlow's deprecation notices and C++ log and Python warnings through (see
+ * {@code simplelogger.properties} for the quiet defaults).
+ */
+final class CliLogging {
+    private CliLogging() {
+    }
+
+    static void configure(String[] args) {
+        if (Arrays.asList(args).contains("--verbose")) {
+            for (String logger : new String[] {"python.tensorflow", "python.absl", "python.py.warnings"}) {
+                System.setProperty("org.slf4j.simpleLogger.log." + logger, "info");
+            }
+        }
+    }
+}

@@ -1,0 +1,1 @@
+"""Project a of two that share the package name `userpkg` (service-mode isolation test)."""
