@@ -255,7 +255,7 @@ final class WorkerProcess {
         if (end == End.MEMORY) {
             throw new WorkerFailedException(WorkerFailedException.Reason.MEMORY_LIMIT, code, "the job's worker used "
                     + mib(memoryAtKill) + " of resident memory, over the limit of " + mib(limits.memoryLimitBytes())
-                    + ", and was killed; the job failed (raise ServiceOptions.memoryLimit or use less memory)");
+                    + ", and was killed; the job failed (raise the job's memory limit, JobLimits or ServiceOptions, or use less memory)");
         }
         if (end == End.TIMED_OUT && !"result".equals(type)) {
             throw new WorkerFailedException(WorkerFailedException.Reason.TIMED_OUT, code, "the job timed out after "
@@ -452,7 +452,7 @@ final class WorkerProcess {
     }
 
     private static String mib(long bytes) {
-        return (bytes >> 20) + " MiB";
+        return String.format(java.util.Locale.ROOT, "%.1f MiB", bytes / 1048576.0);
     }
 
     private static String seconds(long millis) {

@@ -99,7 +99,7 @@ class WorkerFaultsTest {
             WorkerFailedException e = assertInstanceOf(WorkerFailedException.class, faultNextToHealthyJob(service,
                     "qb_faults:memory_blowup", service.options().limits().withMemoryLimit(limit)));
             assertEquals(WorkerFailedException.Reason.MEMORY_LIMIT, e.reason());
-            assertTrue(e.getMessage().contains("over the limit of 1500 MiB"), e.getMessage());
+            assertTrue(e.getMessage().contains("over the limit of 1500.0 MiB"), e.getMessage());
         }
     }
 
