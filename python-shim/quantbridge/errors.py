@@ -1,6 +1,7 @@
 """The shim's typed errors. Every error names what is wrong and what was expected."""
 
-__all__ = ["QuantBridgeError", "ConfigError", "ModelError", "PathError", "CheckpointError", "UserExit"]
+__all__ = ["QuantBridgeError", "ConfigError", "ModelError", "PathError", "CheckpointError", "UserExit", "DataError",
+           "DivergedError"]
 
 
 class QuantBridgeError(Exception):
@@ -25,3 +26,13 @@ class CheckpointError(QuantBridgeError, ValueError):
 
 class UserExit(QuantBridgeError):
     """User code called sys.exit() inside the embedded interpreter."""
+
+
+class DataError(QuantBridgeError, ValueError):
+    """What the user's functions handed over is unusable: a batch that is None, empty, of the wrong
+    rank or dtype, or holds NaN/Inf; no batches at all; a ``progress(...)`` call with a non-number step."""
+
+
+class DivergedError(QuantBridgeError, ArithmeticError):
+    """A step produced NaN or Inf in the weights or quantization scales (training diverged, or
+    calibration overflowed); nothing was saved."""
