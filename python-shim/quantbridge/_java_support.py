@@ -99,7 +99,7 @@ def call_user(target, args=None, kwargs=None, phase="train"):
     except SystemExit as exc:
         from quantbridge.errors import UserExit
 
-        role = "evaluation" if phase == "evaluate" else "data" if phase == "calibrate" else phase
+        role = {"evaluate": "evaluation", "calibrate": "data", "train": "training"}.get(phase, phase)
         msg = (f"{role} function {target} called sys.exit({exc.code!r}); the embedded interpreter cannot exit, "
                f"so the call was stopped instead (raise an exception to report an error)")
         raise UserExit(msg) from None

@@ -137,9 +137,10 @@ def test_float_weights_with_nan_are_refused_naming_the_layer(workdir):
 def test_unobserved_ranges_are_not_nan(quant):
     quant.features[0].activation_quant.min_val.fill_(float("inf"))    # nothing observed: allowed
     check_quant_model(quant)
-    quant.features[0].activation_quant.min_val.fill_(float("nan"))
-    with pytest.raises(DivergedError, match="min_val"):
-        check_quant_model(quant)
+    for bad in (float("nan"), float("-inf")):
+        quant.features[0].activation_quant.min_val.fill_(bad)
+        with pytest.raises(DivergedError, match="min_val"):
+            check_quant_model(quant)
 
 
 def test_save_refuses_nan_and_keeps_the_existing_file(workdir, quant):

@@ -56,12 +56,16 @@ def forward(model, x, index, source):
     try:
         return model(x)
     except Exception as exc:
+        line = (str(exc).strip().splitlines() or [""])[0][:200]
+        if not x.is_floating_point():
+            msg = (f"batch {index} from {source} is {str(x.dtype).replace('torch.', '')} ({qbatches.describe(x)}) and "
+                   f"the model fails on it ({type(exc).__name__}: {line}); yield float batches")
+            raise DataError(msg) from exc
         text, shapes = _deployed(model)
         if shapes and len(shapes) == 1:
             dims = list(shapes[0][1])
             got = list(x.shape)
             if len(got) != len(dims) or got[1:] != dims[1:]:
-                line = (str(exc).strip().splitlines() or [""])[0][:200]
                 msg = (f"batch {index} from {source} has {qbatches.describe(x)}, but the config's input_shape is "
                        f"{text!r} and the model fails on it ({type(exc).__name__}: {line}); yield batches of "
                        f"that shape (any batch size)")

@@ -23,8 +23,9 @@ __all__ = ["TRUST_HINT", "load_file", "check_finite", "check_quant_model"]
 
 TRUST_HINT = "if you made this file and trust it, pass --trust-pickle (Python: trust_pickle=True)"
 
-# Observer statistics: +inf/-inf mean "nothing observed yet" (a layer no calibration batch reached).
-_OBSERVER_SUFFIXES = ("activation_quant.min_val", "activation_quant.max_val")
+# Observer statistics: min_val +inf / max_val -inf mean "nothing observed yet" (a layer no
+# calibration batch reached); any other NaN/Inf there is damage.
+_OBSERVER_UNSET = {"activation_quant.min_val": float("inf"), "activation_quant.max_val": float("-inf")}
 
 
 def _first_line(exc):
@@ -98,8 +99,9 @@ def _checked_values(state):
     for key, value in state.items():
         if not torch.is_tensor(value):
             continue
-        if key.endswith(_OBSERVER_SUFFIXES) and value.is_floating_point():
-            value = torch.where(value.isinf(), torch.zeros_like(value), value)   # NaN stays
+        unset = next((v for suffix, v in _OBSERVER_UNSET.items() if key.endswith(suffix)), None)
+        if unset is not None and value.is_floating_point():
+            value = torch.where(value == unset, torch.zeros_like(value), value)   # NaN, the other Inf stay
         yield key, value
 
 
@@ -107,7 +109,7 @@ def check_finite(state, where, error=CheckpointError, hint="", model=None):
     """Raise ``error`` if a floating tensor of ``state`` holds NaN or Inf.
 
     The message names ``where`` (the file or step), the tensor and, given ``model``, its layer.
-    An activation quantizer's ``min_val``/``max_val`` may be +-inf (nothing observed), not NaN.
+    An activation quantizer's ``min_val`` may be +inf and ``max_val`` -inf (nothing observed).
     """
     finite.check_finite(_checked_values(state), where, error, hint=hint, label=_layer_labels(model))
 
