@@ -11,9 +11,10 @@ import itertools
 import os
 import sys
 
-from quantbridge.errors import CheckpointError, QuantBridgeError
+from quantbridge.errors import CheckpointError, DataError
 
-__all__ = ["check_target", "limited_batches", "load_float_weights", "load_quant_state", "tf_graph_info"]
+__all__ = ["check_target", "limited_batches", "load_float_weights", "check_float_model", "load_quant_state",
+           "tf_graph_info"]
 
 
 def _search_path():
@@ -75,22 +76,30 @@ def limited_batches(target, kwargs=None, limit=0):
     except TypeError:
         msg = (f"data function {target} returned {type(batches).__name__}; expected an iterable of batches "
                f"(a list, a generator or a DataLoader of tensors, arrays or (inputs, targets) pairs)")
-        raise QuantBridgeError(msg) from None
+        raise DataError(msg) from None
+    if isinstance(batches, (str, bytes, dict)):
+        msg = (f"data function {target} returned a {type(batches).__name__}; expected an iterable of batches "
+               f"(a list, a generator or a DataLoader of tensors, arrays or (inputs, targets) pairs)")
+        raise DataError(msg)
     try:
         n = len(batches)
     except TypeError:
         n = None
     limit = int(limit or 0)
     if limit > 0:
-        return _Sized(itertools.islice(batches, limit), limit if n is None else min(n, limit))
-    return _Sized(batches, n)
+        return _Sized(itertools.islice(batches, limit), limit if n is None else min(n, limit), target)
+    return _Sized(batches, n, target)
 
 
 class _Sized:
-    """An iterable kept in Python, with a length when one is known (so progress bars have a total)."""
+    """An iterable kept in Python, with a length when one is known (so progress bars have a total).
 
-    def __init__(self, iterable, n):
+    ``source`` names the data function in messages about its batches.
+    """
+
+    def __init__(self, iterable, n, source=None):
         self.iterable, self.n = iterable, n
+        self.source = f"data function {source}" if source else None
 
     def __iter__(self):
         return iter(self.iterable)
@@ -101,22 +110,19 @@ class _Sized:
         return self.n
 
 
-def load_float_weights(model, path):
+def load_float_weights(model, path, trust_pickle=False, what="--weights"):
     """Load a float ``state_dict`` (``torch.save(model.state_dict(), path)``) into ``model``, strictly.
 
-    A dict holding it under ``state_dict`` / ``model_state_dict`` / ``model`` is accepted too.
+    A dict holding it under ``state_dict`` / ``model_state_dict`` / ``model`` is accepted too. The
+    file is read with a restricted unpickler unless ``trust_pickle``; NaN/Inf are refused.
     """
     import torch
 
+    from quantbridge.torch import _state
     from quantbridge.torch._export import check_state_fits
 
-    where = f"float weights {str(path)!r}"
-    if not os.path.isfile(str(path)):
-        raise CheckpointError(f"{where} does not exist")
-    try:
-        state = torch.load(str(path), map_location="cpu")
-    except Exception as exc:
-        raise CheckpointError(f"{where} cannot be read by torch.load: {type(exc).__name__}: {exc}") from exc
+    where = f"{what} {str(path)!r}"
+    state = _state.load_file(path, what, trust_pickle)
     if isinstance(state, dict):
         for key in ("state_dict", "model_state_dict", "model"):
             if isinstance(state.get(key), dict):
@@ -125,15 +131,25 @@ def load_float_weights(model, path):
     if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
         raise CheckpointError(f"{where} is not a state dict (save model.state_dict() of the float model)")
     check_state_fits(model, state, where, "the model", "pass the state_dict of a float model built by the same factory")
+    _state.check_finite(state, where, model=model, hint="the file was saved from a diverged or damaged model")
     model.load_state_dict(state, strict=True)
     return model
 
 
-def load_quant_state(quant_model, path):
+def check_float_model(model, factory):
+    """Refuse a float model whose weights (the factory's own, or loaded) hold NaN/Inf."""
+    from quantbridge.torch import _state
+
+    _state.check_finite(model.state_dict(), f"the model from {factory}", model=model,
+                        hint="the factory's or the weight file's values are damaged")
+    return model
+
+
+def load_quant_state(quant_model, path, trust_pickle=False, what="--from"):
     """Load a quant state saved by ``calibrate`` / ``train`` (``quant_model.state_dict()``), checked."""
     from quantbridge.torch import _config, _export
 
-    state, where = _export.read_state(str(path))
+    state, where = _export.read_state(str(path), trust_pickle, what)
     strategies = _config.strategies_of(getattr(quant_model, _config.CONFIG_ATTR))
     _export.load_quant_state(quant_model, state, where, strategies)
     return quant_model

@@ -5,9 +5,9 @@ Framework imports stay inside the functions that need them.
 
 import copy
 import os
-import tempfile
 
-__all__ = ["deepcopy", "save_torch_state", "load_torch_state", "as_float32", "call_user", "call_user_held", "Held", "call_json"]
+__all__ = ["deepcopy", "save_torch_state", "load_torch_state", "call_train", "as_float32", "call_user", "call_user_held",
+           "Held", "call_json"]
 
 
 def deepcopy(obj):
@@ -16,28 +16,52 @@ def deepcopy(obj):
 
 
 def save_torch_state(module, path):
-    """``torch.save(module.state_dict(), path)`` through a temporary file and a rename."""
+    """``torch.save(module.state_dict(), path)`` through a temporary file and a rename.
+
+    A state holding NaN or Inf is refused (DivergedError) before anything is written, so an
+    existing file at ``path`` stays as it was; an unwritable directory is a PathError.
+    """
     import torch
 
     from quantbridge.common.paths import temp_file
+    from quantbridge.errors import DivergedError, PathError
+    from quantbridge.torch import _state
 
     path = os.path.abspath(str(path))
-    fd, tmp = temp_file(os.path.dirname(path), suffix=".pth")
-    os.close(fd)
+    state = module.state_dict()
+    _state.check_finite(state, f"refusing to write {path}", DivergedError, model=module,
+                        hint="nothing was written")
+    tmp = None
     try:
-        torch.save(module.state_dict(), tmp)
+        fd, tmp = temp_file(os.path.dirname(path), suffix=".pth")
+        os.close(fd)
+        torch.save(state, tmp)
         os.replace(tmp, path)
+    except OSError as exc:
+        msg = f"cannot write {path}: {exc.strerror or exc}; choose a writable directory and a shorter name"
+        raise PathError(msg) from None
     finally:
-        if os.path.exists(tmp):
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
     return path
 
 
-def load_torch_state(module, path):
-    import torch
+def load_torch_state(module, path, trust_pickle=False):
+    """Load the state dict in ``path`` into ``module`` (read safely, see quantbridge.torch.load_state)."""
+    from quantbridge.torch import load_state
 
-    module.load_state_dict(torch.load(str(path), map_location="cpu"))
+    module.load_state_dict(load_state(str(path), trust_pickle))
     return module
+
+
+def call_train(target, quant_model, kwargs=None):
+    """The user's ``target(quant_model, **kwargs)`` (see :func:`call_user`), then the check that the
+    quant model is still quantized as its config says and finite; returns what the function returned."""
+    from quantbridge.torch import check_quant_model
+
+    returned = call_user(target, [quant_model], kwargs, "train")
+    check_quant_model(quant_model, f"training function {target}")
+    return returned
 
 
 def as_float32(array):
@@ -70,7 +94,15 @@ def call_user(target, args=None, kwargs=None, phase="train"):
     takes_progress = "progress" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
     if takes_progress and "progress" not in kwargs:
         kwargs["progress"] = Reporter(phase)
-    return fn(*(args or []), **kwargs)
+    try:
+        return fn(*(args or []), **kwargs)
+    except SystemExit as exc:
+        from quantbridge.errors import UserExit
+
+        role = {"evaluate": "evaluation", "calibrate": "data", "train": "training"}.get(phase, phase)
+        msg = (f"{role} function {target} called sys.exit({exc.code!r}); the embedded interpreter cannot exit, "
+               f"so the call was stopped instead (raise an exception to report an error)")
+        raise UserExit(msg) from None
 
 
 class Held:

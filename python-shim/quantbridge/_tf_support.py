@@ -79,25 +79,53 @@ class GraphSession:
         return summary
 
     def restore_float(self, ckpt):
-        """Restore the ORIGINAL float checkpoint (the rewrite's range variables stay as initialised)."""
+        """Restore the ORIGINAL float checkpoint (the rewrite's range variables stay as initialised).
+
+        A restored variable holding NaN/Inf is refused (CheckpointError naming it)."""
+        from quantbridge.errors import CheckpointError
         from quantbridge.tf import float_saver
+        from quantbridge.tf._rewrite import state_of
 
         with self.graph.as_default():
             float_saver(self.sess).restore(self.sess, str(ckpt))
+        self._check_finite(list(state_of(self.sess).original_vars), f"float checkpoint {str(ckpt)!r}", CheckpointError,
+                           "the checkpoint was saved from a diverged or damaged model")
 
     def restore(self, ckpt):
-        """Restore every variable (a checkpoint saved by :meth:`save` after a rewrite)."""
+        """Restore every variable (a checkpoint saved by :meth:`save` after a rewrite); NaN/Inf is refused."""
         import tensorflow as tf
+
+        from quantbridge.errors import CheckpointError
 
         with self.graph.as_default():
             tf.compat.v1.train.Saver().restore(self.sess, str(ckpt))
+        self._check_finite(None, f"checkpoint {str(ckpt)!r}", CheckpointError,
+                           "the checkpoint was saved from a diverged or damaged model")
 
     def save(self, prefix):
-        """``Saver().save``: weights and, after a rewrite, the ranges. Returns the checkpoint path."""
+        """``Saver().save``: weights and, after a rewrite, the ranges. Returns the checkpoint path.
+
+        Variables holding NaN/Inf are refused (DivergedError) before anything is written."""
         import tensorflow as tf
 
+        from quantbridge.errors import DivergedError
+
+        self._check_finite(None, f"refusing to write the checkpoint {str(prefix)!r}", DivergedError,
+                           "training diverged (lower the learning rate, check the loss); nothing was written")
         with self.graph.as_default():
             return tf.compat.v1.train.Saver().save(self.sess, str(prefix), write_meta_graph=False)
+
+    def _check_finite(self, variables, where, error, hint):
+        """Raise ``error`` naming the first of ``variables`` (default: all global ones) holding NaN/Inf."""
+        import tensorflow as tf
+
+        from quantbridge.common import finite
+
+        with self.graph.as_default():
+            if variables is None:
+                variables = tf.compat.v1.global_variables()
+            values = self.sess.run(variables) if variables else []
+        finite.check_finite(zip([v.op.name for v in variables], values), where, error, what="variable", hint=hint)
 
     def feed(self, quantized, training=False):
         if self.quant_flag is None:

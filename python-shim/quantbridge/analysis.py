@@ -209,7 +209,8 @@ def torch_layer_stats(quant_model, batches, max_batches=None):
     """
     import torch
 
-    from quantbridge.torch import _config, _layers
+    from quantbridge.common.batches import no_batches, source_of
+    from quantbridge.torch import _batches, _config, _layers
     from quantbridge.torch._modules import cached_weights
 
     _config.check_model(quant_model, "quant_model")
@@ -249,6 +250,7 @@ def torch_layer_stats(quant_model, batches, max_batches=None):
 
     device = next((p.device for p in quant_model.parameters()), torch.device("cpu"))
     total = progress.batch_total(batches, max_batches)
+    source = source_of(batches, "the batches")
     modes = [(m, m.training) for m in quant_model.modules()]   # restored one by one: modes may be mixed
     handles = []
     count = 0
@@ -261,9 +263,8 @@ def torch_layer_stats(quant_model, batches, max_batches=None):
             for batch in batches:
                 if max_batches is not None and count >= int(max_batches):
                     break
-                x = _input_of(batch)
-                x = torch.as_tensor(np.asarray(x, dtype=np.float32)) if isinstance(x, np.ndarray) else x
-                quant_model(x.to(device))
+                x = _batches.model_input(batch, count + 1, source, quant_model, device)
+                _batches.forward(quant_model, x, count + 1, source)
                 count += 1
                 progress.emit(PHASE, count, total)
     finally:
@@ -272,8 +273,7 @@ def torch_layer_stats(quant_model, batches, max_batches=None):
         for module, training in modes:
             module.training = training
     if count == 0:
-        msg = "torch_layer_stats got no batches; pass the calibration batches (or any input batches)"
-        raise QuantBridgeError(msg)
+        raise no_batches(source)
 
     out = []
     for name, (_, module) in layers.items():

@@ -1,6 +1,7 @@
 """The shim's typed errors. Every error names what is wrong and what was expected."""
 
-__all__ = ["QuantBridgeError", "ConfigError", "ModelError", "PathError", "CheckpointError", "UserExit", "Cancelled"]
+__all__ = ["QuantBridgeError", "ConfigError", "ModelError", "PathError", "CheckpointError", "UserExit", "DataError",
+           "DivergedError", "Cancelled"]
 
 
 class QuantBridgeError(Exception):
@@ -33,3 +34,13 @@ class Cancelled(BaseException):
     Raised at the next progress event. A ``BaseException`` like ``KeyboardInterrupt``, so that an
     ``except Exception`` in user code does not swallow it and the user's loop unwinds.
     """
+
+
+class DataError(QuantBridgeError, ValueError):
+    """What the user's functions handed over is unusable: a batch that is None, empty, of the wrong
+    rank or dtype, or holds NaN/Inf; no batches at all; a ``progress(...)`` call with a non-number step."""
+
+
+class DivergedError(QuantBridgeError, ArithmeticError):
+    """A step produced NaN or Inf in the weights or quantization scales (training diverged, or
+    calibration overflowed); nothing was saved."""

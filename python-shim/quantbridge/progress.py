@@ -50,12 +50,39 @@ def sink(callback):
         _sink = previous
 
 
+def _count(value, what, call):
+    """``value`` as a non-negative int (ints, integral floats, numpy and 0-d tensor numbers), or DataError."""
+    from quantbridge.errors import DataError
+
+    number = value
+    if not isinstance(number, (int, float)) and hasattr(number, "item"):
+        try:
+            number = number.item()      # a numpy or torch scalar
+        except (TypeError, ValueError, RuntimeError):
+            pass
+    if isinstance(number, bool) or not isinstance(number, (int, float)) or number != number \
+            or number in (float("inf"), float("-inf")) or int(number) != number or number < 0:
+        msg = (f"{call}: the {what} must be a whole number >= 0, got {type(value).__name__} {value!r}; "
+               f"call progress(step, total, **metrics), e.g. progress(i, n, loss=float(loss))")
+        raise DataError(msg)
+    return int(number)
+
+
 class Reporter:
-    """A callable handed to user training functions: ``progress(step, total, loss=...)``."""
+    """A callable handed to user training functions: ``progress(step, total, loss=...)``.
+
+    ``step`` and ``total`` must be whole numbers (``total`` may be None); a call with anything
+    else raises DataError naming the call. Metrics are numbers (or text).
+    """
 
     def __init__(self, phase, total=None):
         self.phase = phase
         self.total = total
 
     def __call__(self, current, total=None, **metrics):
-        emit(self.phase, current, self.total if total is None else total, **metrics)
+        args = ", ".join([repr(current)] + ([repr(total)] if total is not None else [])
+                         + [f"{k}={v!r}" for k, v in metrics.items()])
+        call = f"progress({args[:120]})"
+        step = _count(current, "step", call)
+        total = self.total if total is None else _count(total, "total", call)
+        emit(self.phase, step, total, **metrics)

@@ -29,7 +29,7 @@ import tensorflow as tf
 from tensorflow.core.framework import graph_pb2
 from tensorflow.core.protobuf import rewriter_config_pb2
 
-from quantbridge.common import config, paramfile, paths, qparams
+from quantbridge.common import config, finite, paramfile, paths, qparams
 from quantbridge.errors import CheckpointError, ModelError
 from quantbridge.tf import _graphdef as gdu
 from quantbridge.tf import _params
@@ -319,6 +319,8 @@ def generate_final_model(sess, config_file, output_name_list, ckpt_file, output_
         msg = f"quantized layer(s) {off_path} do not feed output_name_list {outputs}; set them to 'float'"
         raise ModelError(msg)
     values = _check_checkpoint(reader, sub, quantized, ckpt_file)
+    finite.check_finite(values.items(), f"ckpt_file {str(ckpt_file)!r}", CheckpointError, what="variable",
+                        hint="the checkpoint was saved from a diverged or damaged model")
     ranges = {layer: (float(reader.get_tensor(range_variable_names(layer)[0])),
                       float(reader.get_tensor(range_variable_names(layer)[1]))) for layer in quantized}
 

@@ -31,19 +31,23 @@ the quantizer keys. Paths follow the vendor's rule (directories: letters, digits
 file names: also ``.``); output files are written atomically and never overwritten unless asked.
 """
 
+import copy
+
 import numpy as np
 import torch
 
 from quantbridge import progress
 from quantbridge.common import config as qconfig
 from quantbridge.common import paramfile
-from quantbridge.errors import ModelError, QuantBridgeError
-from quantbridge.torch import _config, _export, _layers
+from quantbridge.common import batches as qbatches
+from quantbridge.errors import DivergedError, ModelError
+from quantbridge.torch import _batches, _config, _export, _layers, _state
 from quantbridge.torch._modules import ActivationFakeQuantize, WeightFakeQuantize, cached_weights
 
 __all__ = ["generate_config_file", "optimize_model", "get_quant_loss", "set_calibrate_state",
            "generate_final_model", "list_layers", "build_config", "calibrate", "quant_params", "export_onnx",
-           "fake_quant_predict", "cached_weights", "ActivationFakeQuantize", "WeightFakeQuantize"]
+           "fake_quant_predict", "cached_weights", "ActivationFakeQuantize", "WeightFakeQuantize", "load_state",
+           "check_quant_model"]
 
 
 def list_layers(model):
@@ -142,25 +146,23 @@ def set_calibrate_state(quant_model, calibrate_mode):
             quantizer.finish_calibration()
 
 
-def _first_input(batch):
-    if isinstance(batch, (tuple, list)):
-        if not batch:
-            msg = "a calibration batch is an empty tuple/list; expected a tensor or (inputs, targets)"
-            raise QuantBridgeError(msg)
-        batch = batch[0]
-    return torch.as_tensor(np.asarray(batch, dtype=np.float32)) if isinstance(batch, np.ndarray) else batch
-
-
 def calibrate(quant_model, batches, max_batches=None):
     """Calibrate over ``batches`` (tensors, numpy arrays or ``(inputs, targets)``); return the count.
 
     Runs ``set_calibrate_state(True)``, eval-mode ``no_grad`` forward passes (at most
     ``max_batches``), then ``set_calibrate_state(False)``; reports ``progress`` events for
     phase ``calibrate``. The training mode is restored afterwards.
+
+    Raises DataError for a batch that is None, empty, not numeric, of another float dtype than the
+    model's weights or holding NaN/Inf (naming the batch), or when there are no batches;
+    DivergedError if the ranges come out NaN/Inf. On any failure the quantizers keep their
+    earlier parameters.
     """
     total = progress.batch_total(batches, max_batches)
+    source = qbatches.source_of(batches)
     device = next((p.device for p in quant_model.parameters()), torch.device("cpu"))
     was_training = quant_model.training
+    saved = copy.deepcopy(quant_model.state_dict())
     set_calibrate_state(quant_model, True)
     count = 0
     try:
@@ -169,15 +171,24 @@ def calibrate(quant_model, batches, max_batches=None):
             for batch in batches:
                 if max_batches is not None and count >= int(max_batches):
                     break
-                quant_model(_first_input(batch).to(device))
+                x = _batches.model_input(batch, count + 1, source, quant_model, device)
+                _batches.forward(quant_model, x, count + 1, source)
                 count += 1
                 progress.emit("calibrate", count, total)
+    except BaseException:
+        quant_model.load_state_dict(saved)     # a failed calibration leaves the earlier parameters
+        raise
     finally:
         set_calibrate_state(quant_model, False)
         quant_model.train(was_training)
-    if count == 0:
-        msg = "calibrate got no batches; the quantizers keep their earlier parameters"
-        raise QuantBridgeError(msg)
+    try:
+        if count == 0:
+            raise qbatches.no_batches(source)
+        _state.check_finite(quant_model.state_dict(), f"calibration over {source}", DivergedError, model=quant_model,
+                            hint="the model's values overflowed on these batches; the earlier parameters are kept")
+    except BaseException:
+        quant_model.load_state_dict(saved)
+        raise
     return count
 
 
@@ -208,19 +219,22 @@ def quant_params(quant_model):
     return out
 
 
-def export_onnx(model, config, quant_state_or_pth, output_dir, name="model", overwrite=False):
+def export_onnx(model, config, quant_state_or_pth, output_dir, name="model", overwrite=False, trust_pickle=False):
     """Export the float ONNX model (weights on their int8 grid, BatchNorm folded); no parameter file.
 
     ``model`` is a freshly built float model; ``config`` a path or dict; ``quant_state_or_pth``
     a quant state dict or a ``.pth`` path. Writes ``<output_dir>/<name>.onnx`` (opset 13,
     dynamic batch axis) atomically and returns ``{"onnx": path, "layers": [...],
     "outputs": [...], "input_shape": ...}`` where ``layers`` are parameter-file layer entries.
-    Raises ConfigError, ModelError, PathError or CheckpointError before writing anything.
+    Raises ConfigError, ModelError, PathError or CheckpointError before writing anything. A ``.pth``
+    is read with a restricted unpickler (tensors and plain containers only) unless ``trust_pickle``.
     """
-    return _export.export(model, config, quant_state_or_pth, output_dir, name, overwrite, with_params=False)
+    return _export.export(model, config, quant_state_or_pth, output_dir, name, overwrite, with_params=False,
+                          trust_pickle=trust_pickle)
 
 
-def generate_final_model(model, config_file, pth_file="quant.pth", output_dir="./", name="model", overwrite=False):
+def generate_final_model(model, config_file, pth_file="quant.pth", output_dir="./", name="model", overwrite=False,
+                         trust_pickle=False):
     """Write ``<name>.onnx`` and ``<name>_quant_param.json`` from a trained/calibrated quant state.
 
     ``model`` must be a freshly built float model (it is not changed); ``pth_file`` holds
@@ -230,9 +244,36 @@ def generate_final_model(model, config_file, pth_file="quant.pth", output_dir=".
     weight initializer (scales already multiplied by the folded BatchNorm factors) and
     input tensor. Everything is checked first; existing files are refused (PathError)
     unless ``overwrite=True``. Returns ``{"onnx": path, "params": path, "param_dict": dict}``.
+
+    ``pth_file`` is read with a restricted unpickler: a file whose pickle would call anything but
+    torch's tensor and storage rebuilders and plain containers is refused (CheckpointError) before
+    any of it runs; pass ``trust_pickle=True`` only for files you made. A state holding NaN or Inf
+    is refused too.
     """
-    result = _export.export(model, config_file, pth_file, output_dir, name, overwrite, with_params=True)
+    result = _export.export(model, config_file, pth_file, output_dir, name, overwrite, with_params=True,
+                            trust_pickle=trust_pickle)
     return {"onnx": result["onnx"], "params": result["params"], "param_dict": result["param_dict"]}
+
+
+def load_state(pth_file, trust_pickle=False):
+    """The state dict saved in ``pth_file`` by ``torch.save``, read safely.
+
+    A restricted unpickler loads only tensors, storages and plain containers: a file whose pickle
+    would call anything else (code) is refused with CheckpointError before any of it runs. Pass
+    ``trust_pickle=True`` only for files you made. A state holding NaN or Inf is refused too.
+    """
+    return _export.read_state(pth_file, trust_pickle)[0]
+
+
+def check_quant_model(quant_model, after="training"):
+    """Check a quant model after your code changed it (a training loop), before saving it.
+
+    Raises ModelError if a layer the config quantizes was removed or replaced by a float layer,
+    DivergedError if a weight or quantization scale is NaN or Inf. ``after`` names the step in
+    the message.
+    """
+    _state.check_quant_model(quant_model, after)
+    return quant_model
 
 
 def fake_quant_predict(quant_model, x_numpy):

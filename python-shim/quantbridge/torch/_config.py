@@ -1,15 +1,17 @@
 """Config checks against a PyTorch model, and the in-place rewrite of the model."""
 
 import copy
+import inspect
 
+import torch
 from torch import nn
 
 from quantbridge.common import config as qconfig
-from quantbridge.errors import ModelError
+from quantbridge.errors import ConfigError, ModelError
 from quantbridge.torch import _layers
 from quantbridge.torch._modules import ActivationFakeQuantize, _Steps, new_step
 
-__all__ = ["CONFIG_ATTR", "check_model", "list_layers", "build_config", "resolve", "quantize"]
+__all__ = ["CONFIG_ATTR", "check_model", "list_layers", "build_config", "check_input_shape", "resolve", "quantize"]
 
 CONFIG_ATTR = "_quantbridge_config"
 _WRAPPERS = ("DataParallel", "DistributedDataParallel", "FullyShardedDataParallel")
@@ -35,10 +37,55 @@ def list_layers(model):
 
 
 def build_config(model, input_shape):
-    """The config template for ``model`` (every layer at ``float``)."""
+    """The config template for ``model`` (every layer at ``float``), once the model has run one
+    forward pass on inputs of ``input_shape``."""
     layers = list_layers(model)
-    qconfig.parse_input_shape(input_shape)
+    check_input_shape(model, input_shape)
     return qconfig.build_template([tuple(pair) for pair in layers], _layers.SUPPORTED, input_shape)
+
+
+def _forward_arity(model):
+    """``(required, most or None, names)`` of the positional parameters of ``model.forward``."""
+    try:
+        params = list(inspect.signature(model.forward).parameters.values())
+    except (TypeError, ValueError):
+        return 0, None, []
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    required = sum(1 for p in positional if p.default is p.empty)
+    most = None if any(p.kind == p.VAR_POSITIONAL for p in params) else len(positional)
+    return required, most, [p.name for p in positional]
+
+
+def check_input_shape(model, input_shape):
+    """Raise ConfigError unless ``model`` runs one eval-mode forward pass on random inputs of the
+    deployed ``input_shape`` (``"x:1,3,224,224;y:1,10"``). Nothing in the model changes."""
+    shapes = qconfig.parse_input_shape(input_shape)
+    cls = f"{type(model).__module__}.{type(model).__qualname__}"
+    required, most, names = _forward_arity(model)
+    if len(shapes) < required or (most is not None and len(shapes) > most):
+        expected = f"{required}" if most == required else f"{required} to {most if most is not None else 'any'}"
+        msg = (f"input_shape {input_shape!r} has {len(shapes)} input(s) ({', '.join(n for n, _ in shapes)}) but "
+               f"{cls}.forward takes {expected} ({', '.join(names) or 'none'}); give one 'name:dims' per input, "
+               f"separated by ';'")
+        raise ConfigError(msg)
+    param = next((p for p in model.parameters() if p.is_floating_point()), None)
+    dtype = param.dtype if param is not None else torch.float32
+    device = param.device if param is not None else torch.device("cpu")
+    generator = torch.Generator().manual_seed(0)
+    inputs = [torch.randn(dims, generator=generator, dtype=dtype).to(device) for _, dims in shapes]
+    modes = [(m, m.training) for m in model.modules()]
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(*inputs)
+    except Exception as exc:
+        line = (str(exc).strip().splitlines() or [""])[0][:240]
+        msg = (f"input_shape {input_shape!r}: {cls} cannot run inputs of this shape ({type(exc).__name__}: {line}); "
+               f"give the shape the deployed model takes, 'name:d1,d2,...' per input")
+        raise ConfigError(msg) from None
+    finally:
+        for module, training in modes:
+            module.training = training
 
 
 def resolve(model, config):

@@ -21,7 +21,7 @@ from quantbridge.common import config as qconfig
 from quantbridge.common import paramfile
 from quantbridge.common.paths import atomic_write_bytes, check_dir, check_file_path, no_overwrite
 from quantbridge.errors import CheckpointError, ConfigError, ModelError, PathError
-from quantbridge.torch import _config, _layers
+from quantbridge.torch import _config, _layers, _state
 from quantbridge.torch._modules import _W_SCALE_MIN
 
 __all__ = ["OPSET", "key", "output_paths", "read_state", "load_quant_state", "fold_batchnorm", "export"]
@@ -43,16 +43,18 @@ def output_paths(output_dir, name, suffixes):
     return [check_file_path(os.path.join(directory, name + suffix), what="output file") for suffix in suffixes]
 
 
-def read_state(source):
-    """A state dict from a ``.pth`` path or a mapping; CheckpointError if it is not one."""
+def read_state(source, trust_pickle=False, what="pth_file"):
+    """A state dict from a ``.pth`` path or a mapping; CheckpointError if it is not one, or if a
+    tensor in it is NaN/Inf.
+
+    A path is read by :func:`quantbridge.torch._state.load_file` (a restricted unpickler unless
+    ``trust_pickle``); ``what`` names it in messages.
+    """
     if isinstance(source, (str, os.PathLike)):
-        path = check_file_path(source, what="pth_file", must_exist=True)
-        try:
-            state = torch.load(path, map_location="cpu")
-        except Exception as exc:
-            msg = f"pth_file {str(source)!r} cannot be read by torch.load: {type(exc).__name__}: {exc}"
-            raise CheckpointError(msg) from exc
-        where = f"pth_file {str(source)!r}"
+        if what == "pth_file":
+            check_file_path(source, what=what, must_exist=True)
+        state = _state.load_file(source, what, trust_pickle)
+        where = f"{what} {str(source)!r}"
     else:
         state, where = source, "the quant state"
     if not isinstance(state, collections.abc.Mapping) or not all(
@@ -61,6 +63,7 @@ def read_state(source):
             if isinstance(state, collections.abc.Mapping) and "state_dict" in state else ""
         msg = f"{where} is not a state dict (a mapping of parameter names to tensors){hint}"
         raise CheckpointError(msg)
+    _state.check_finite(state, where, hint="the file was saved from a diverged or damaged model")
     return state, where
 
 
@@ -429,7 +432,8 @@ def _layer_entries(model_proto, float_model, layers, folded, calls):
     return entries
 
 
-def export(model, config, state_source, output_dir="./", name="model", overwrite=False, with_params=False):
+def export(model, config, state_source, output_dir="./", name="model", overwrite=False, with_params=False,
+           trust_pickle=False):
     """The shared work of ``export_onnx`` and ``generate_final_model``; see their docstrings."""
     import onnx
 
@@ -444,7 +448,8 @@ def export(model, config, state_source, output_dir="./", name="model", overwrite
     if input_shape is None:
         msg = "the config has no 'input_shape' (e.g. \"x:1,3,224,224\"); the ONNX export needs the deployed shape"
         raise ConfigError(msg)
-    state, where = read_state(state_source)
+    _config.check_input_shape(model, input_shape)
+    state, where = read_state(state_source, trust_pickle)
 
     # 2. build in memory
     float_model, layers, folded = _grid_model(model, resolved, state, where)

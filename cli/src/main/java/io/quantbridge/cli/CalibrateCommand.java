@@ -26,6 +26,9 @@ final class CalibrateCommand implements Callable<Integer> {
     @Mixin
     ProjectOptions project;
 
+    @Mixin
+    TrustPickleOption trustPickle;
+
     @Option(names = {"-d", "--data"}, required = true, paramLabel = "MODULE:FUNCTION",
             description = "Your data function: returns an iterable of batches (tensors or arrays, or (inputs, targets)).")
     String data;
@@ -64,7 +67,7 @@ final class CalibrateCommand implements Callable<Integer> {
         Workflow.Calibrate request = new Workflow.Calibrate(data, dataArgs.parse(), batches,
                 floatWeightOptions.resolve(c.framework()), target, force, eval,
                 report == null ? null : ReportOptions.request(report, data, dataArgs, batches));
-        StepResult r = CliRun.run(spec, c.project(), (wf, rt) -> wf.calibrate(c.config(), request));
+        StepResult r = CliRun.run(spec, trustPickle.apply(c.project()), (wf, rt) -> wf.calibrate(c.config(), request));
         return CliRun.done(spec, r, eval, String.format("calibrated %d of %d layers on %d batches", r.quantizedLayers(),
                 r.layers(), r.batches()));
     }

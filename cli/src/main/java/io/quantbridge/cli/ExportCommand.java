@@ -28,6 +28,9 @@ final class ExportCommand implements Callable<Integer> {
     ProjectOptions project;
 
     @Mixin
+    TrustPickleOption trustPickle;
+
+    @Mixin
     SavedStateOption from;
 
     @Option(names = {"-o", "--out"}, paramLabel = "DIR", defaultValue = ".",
@@ -55,7 +58,7 @@ final class ExportCommand implements Callable<Integer> {
         }
         QuantConfigOption.Loaded c = config.load(project);
         Workflow.Export request = new Workflow.Export(from.path, out, name, force, eval, reportOptions.request());
-        StepResult r = CliRun.run(spec, c.project(), (wf, rt) -> wf.export(c.config(), request));
+        StepResult r = CliRun.run(spec, trustPickle.apply(c.project()), (wf, rt) -> wf.export(c.config(), request));
         return CliRun.done(spec, r, eval, String.format("exported %d of %d layers quantized", r.quantizedLayers(),
                 r.layers()));
     }

@@ -22,7 +22,8 @@ import picocli.CommandLine.Option;
         exitCodeList = {"0:success", "1:a check failed (doctor; sensitivity target not met)",
                 "2:bad input (arguments, config, paths, files, module:function)",
                 "3:error in Python code (yours or the model's)",
-                "4:environment problem (run ./quantbridge setup)"})
+                "4:environment problem (run ./quantbridge setup)",
+                "5:NaN or Inf produced (training diverged); nothing written"})
 public final class Main {
     /** Exit code for bad input. */
     public static final int EXIT_INPUT = 2;
@@ -30,6 +31,8 @@ public final class Main {
     public static final int EXIT_PYTHON = 3;
     /** Exit code for an environment problem. */
     public static final int EXIT_ENV = 4;
+    /** Exit code for a step that produced NaN or Inf (training diverged); nothing was written. */
+    public static final int EXIT_DIVERGED = 5;
 
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
             description = "On errors, print the Python traceback (and the Java stack trace).")
@@ -73,7 +76,7 @@ public final class Main {
                     err.println(p.pythonTraceback());
                 }
                 err.flush();
-                return isInputError(p) ? EXIT_INPUT : EXIT_PYTHON;
+                return p.isType("DivergedError") ? EXIT_DIVERGED : isInputError(p) ? EXIT_INPUT : EXIT_PYTHON;
             }
             if (ex instanceof QuantBridgeException || ex instanceof IllegalArgumentException) {
                 err.println("error: " + ex.getMessage());
@@ -89,6 +92,7 @@ public final class Main {
     }
 
     private static boolean isInputError(PythonException p) {
-        return p.isType("ConfigError") || p.isType("PathError") || p.isType("ModelError") || p.isType("CheckpointError");
+        return p.isType("ConfigError") || p.isType("PathError") || p.isType("ModelError") || p.isType("CheckpointError")
+                || p.isType("DataError");
     }
 }

@@ -26,6 +26,9 @@ final class ReportCommand implements Callable<Integer> {
     ProjectOptions project;
 
     @Mixin
+    TrustPickleOption trustPickle;
+
+    @Mixin
     SavedStateOption from;
 
     @Option(names = {"-d", "--data"}, required = true, paramLabel = "MODULE:FUNCTION",
@@ -54,7 +57,7 @@ final class ReportCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         QuantConfigOption.Loaded c = config.load(project);
         Workflow.Report request = ReportOptions.request(out, data, dataArgs, batches);
-        StepResult r = CliRun.run(spec, c.project(), (wf, rt) -> wf.report(c.config(), from.path, request, force, eval));
+        StepResult r = CliRun.run(spec, trustPickle.apply(c.project()), (wf, rt) -> wf.report(c.config(), from.path, request, force, eval));
         return CliRun.done(spec, r, eval, String.format("report of %d layers, %d quantized", r.layers(),
                 r.quantizedLayers()));
     }

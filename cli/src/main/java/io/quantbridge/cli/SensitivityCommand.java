@@ -52,6 +52,9 @@ public final class SensitivityCommand implements Callable<Integer> {
     @Mixin
     ProjectOptions project;
 
+    @Mixin
+    TrustPickleOption trustPickle;
+
     @Option(names = {"-d", "--data"}, required = true, paramLabel = "MODULE:FUNCTION",
             description = "Your data function: returns an iterable of batches (tensors or arrays, or (inputs, "
                     + "targets)), used for calibration and the SQNR.")
@@ -112,7 +115,7 @@ public final class SensitivityCommand implements Callable<Integer> {
         QuantConfig start = QuantConfig.read(config);
         start.validate();
         Framework fw = ProjectSpec.resolveFramework(project.asked(), start);
-        ProjectSpec projectSpec = project.spec(fw);
+        ProjectSpec projectSpec = trustPickle.apply(project.spec(fw));
         Map<String, Object> dataKwargs = dataArgs.parse();
         Targets.checkForm(data, "--data");
         if (eval != null) {
@@ -166,8 +169,10 @@ public final class SensitivityCommand implements Callable<Integer> {
         try (PyHandle floatModel = q.newFloatModel()) {
             start.validateAgainst(q.layers(floatModel));
             if (floatWeights != null) {
-                rt.call("quantbridge._cli_support:load_float_weights", floatModel, floatWeights.toString());
+                rt.call("quantbridge._cli_support:load_float_weights", List.of(floatModel, floatWeights.toString()),
+                        Map.of("trust_pickle", projectSpec.trustPickle()), null);
             }
+            rt.call("quantbridge._cli_support:check_float_model", floatModel, projectSpec.model());
             try (QuantModel qm = q.optimize(floatModel, start)) {
                 try (PyHandle calibration = (PyHandle) rt.call("quantbridge._cli_support:limited_batches", List.of(),
                         Map.of("target", data, "kwargs", dataKwargs, "limit", batches), progress)) {

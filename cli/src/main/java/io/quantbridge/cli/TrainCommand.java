@@ -33,6 +33,9 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin
     ProjectOptions project;
 
+    @Mixin
+    TrustPickleOption trustPickle;
+
     @Option(names = {"-t", "--train"}, required = true, paramLabel = "MODULE:FUNCTION", description = "Your training function.")
     String train;
 
@@ -78,7 +81,7 @@ final class TrainCommand implements Callable<Integer> {
         Path target = out != null ? out : Path.of(fw == Framework.TORCH ? "trained.pth" : "trained.ckpt");
         Workflow.Train request = new Workflow.Train(train, UserArgs.parse(trainArgs, "--train-arg"), from, floatWeights,
                 target, force, eval, reportOptions.request());
-        StepResult r = CliRun.run(spec, c.project(), (wf, rt) -> wf.train(c.config(), request));
+        StepResult r = CliRun.run(spec, trustPickle.apply(c.project()), (wf, rt) -> wf.train(c.config(), request));
         return CliRun.done(spec, r, eval, String.format("trained with %d of %d layers quantized", r.quantizedLayers(),
                 r.layers()));
     }

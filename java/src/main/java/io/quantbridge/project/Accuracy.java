@@ -11,14 +11,18 @@ final class Accuracy {
     /**
      * A number, or a dict's {@code accuracy} entry.
      *
-     * @throws QuantBridgeException if it is neither
+     * @throws QuantBridgeException if it is neither, or not finite
      */
     static double of(Object value, String evalFunction) throws QuantBridgeException {
-        if (value instanceof Number n) {
-            return n.doubleValue();
-        }
-        if (value instanceof Map<?, ?> m && m.get("accuracy") instanceof Number n) {
-            return n.doubleValue();
+        Number n = value instanceof Number v ? v
+                : value instanceof Map<?, ?> m && m.get("accuracy") instanceof Number v ? v : null;
+        if (n != null) {
+            double d = n.doubleValue();
+            if (!Double.isFinite(d)) {
+                throw new QuantBridgeException("--eval " + evalFunction + " returned " + d + "; expected a finite "
+                        + "number (the accuracy)");
+            }
+            return d;
         }
         throw new QuantBridgeException("--eval " + evalFunction + " returned "
                 + (value == null ? "None" : value.getClass().getSimpleName() + " " + value)

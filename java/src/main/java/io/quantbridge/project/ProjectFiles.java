@@ -2,6 +2,7 @@ package io.quantbridge.project;
 
 import io.quantbridge.QuantBridgeException;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,6 +16,13 @@ import java.util.regex.Pattern;
  */
 public final class ProjectFiles {
     private static final Pattern LATEST = Pattern.compile("(?m)^model_checkpoint_path:\\s*\"(.*)\"\\s*$");
+    /** Longest file name (bytes) on common file systems (ext4, xfs, btrfs, tmpfs, APFS, NTFS in UTF-16 units). */
+    static final int NAME_MAX = 255;
+    /**
+     * Bytes TensorFlow 2.8 adds to a checkpoint prefix's name while saving (its temporary
+     * directory {@code PREFIX_temp/...}): the longest prefix name it saves is 207 bytes.
+     */
+    static final int CHECKPOINT_SUFFIX = 48;
 
     private ProjectFiles() {
     }
@@ -55,6 +63,10 @@ public final class ProjectFiles {
     public static void checkOutputs(Path dir, List<String> names, boolean force, String option)
             throws QuantBridgeException {
         requireDirectory(dir, option);
+        for (String n : names) {
+            checkNameLength(dir.resolve(n), 0, option);
+        }
+        requireWritable(dir, option);
         if (force) {
             return;
         }
@@ -76,10 +88,12 @@ public final class ProjectFiles {
      * @throws QuantBridgeException naming the missing directory or the existing file
      */
     public static void checkOutput(Path file, boolean force, String option) throws QuantBridgeException {
-        requireParent(file, option);
+        Path dir = requireParent(file, option);
         if (Files.isDirectory(file)) {
             throw new QuantBridgeException(option + " " + file + " is a directory; expected a file name");
         }
+        checkNameLength(file, 0, option);
+        requireWritable(dir, option);
         if (!force && Files.exists(file)) {
             throw new QuantBridgeException("refusing to overwrite existing " + file + "; pass --force to replace, or "
                     + "choose another " + option);
@@ -94,6 +108,8 @@ public final class ProjectFiles {
      */
     public static void checkCheckpointOutput(Path prefix, boolean force, String option) throws QuantBridgeException {
         Path dir = requireParent(prefix, option);
+        checkNameLength(prefix, CHECKPOINT_SUFFIX, option);
+        requireWritable(dir, option);
         Path index = dir.resolve(prefix.getFileName() + ".index");
         if (!force && Files.exists(index)) {
             throw new QuantBridgeException("refusing to overwrite the existing checkpoint " + prefix + " (" + index
@@ -136,6 +152,44 @@ public final class ProjectFiles {
         }
         throw new QuantBridgeException(option + " " + path + ": no TensorFlow checkpoint there (expected " + path
                 + ".index beside it); pass the prefix Saver.save returned, e.g. float.ckpt for float.ckpt.index");
+    }
+
+    /**
+     * Checks that {@code dir} takes new files, by creating and deleting an empty one (permission
+     * bits do not tell: root ignores them, read-only and virtual file systems refuse anyway).
+     *
+     * @throws QuantBridgeException naming the directory and the reason
+     */
+    public static void requireWritable(Path dir, String option) throws QuantBridgeException {
+        try {
+            Files.delete(Files.createTempFile(dir, ".qb-probe-", ".tmp"));
+        } catch (IOException | SecurityException e) {
+            String why = e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+                    : e instanceof java.nio.file.FileSystemException f && f.getReason() != null ? f.getReason()
+                    : e.getClass().getSimpleName();
+            throw new QuantBridgeException(option + ": cannot write into the directory " + dir.toAbsolutePath().normalize()
+                    + " (" + why + "); choose a writable directory");
+        }
+    }
+
+    /**
+     * Checks that the file name of {@code file} plus {@code extra} bytes that the writer appends
+     * fits the file system's limit of {@value #NAME_MAX} bytes per name.
+     *
+     * @throws QuantBridgeException naming the option and the length
+     */
+    static void checkNameLength(Path file, int extra, String option) throws QuantBridgeException {
+        Path name = file.getFileName();
+        int bytes = name == null ? 0 : name.toString().getBytes(StandardCharsets.UTF_8).length;
+        if (bytes + extra > NAME_MAX) {
+            throw new QuantBridgeException(option + ": the file name " + abbreviate(name.toString()) + " is " + bytes
+                    + " bytes long; file systems allow " + NAME_MAX + (extra > 0 ? " including the " + extra
+                    + " bytes TensorFlow adds while saving a checkpoint" : "") + "; choose a shorter name");
+        }
+    }
+
+    private static String abbreviate(String name) {
+        return "'" + (name.length() > 40 ? name.substring(0, 20) + "..." + name.substring(name.length() - 12) : name) + "'";
     }
 
     private static Path requireParent(Path file, String option) throws QuantBridgeException {

@@ -21,9 +21,11 @@ import java.util.Map;
  * @param modelArgs keyword arguments for that function
  * @param input TensorFlow: the input tensor name, or null to take {@code info["input"]}
  * @param outputs TensorFlow: the output node names, or empty to take {@code info["output"]}
+ * @param trustPickle PyTorch: load {@code .pth} files with plain pickle, which runs any code a file
+ *     names; false (the default) loads only tensors and plain containers and refuses the rest
  */
 public record ProjectSpec(Framework framework, List<Path> pythonPath, String model, Map<String, Object> modelArgs,
-                          String input, List<String> outputs) {
+                          String input, List<String> outputs, boolean trustPickle) {
     /**
      * Checks presence and the form of the model target.
      *
@@ -44,6 +46,17 @@ public record ProjectSpec(Framework framework, List<Path> pythonPath, String mod
         pythonPath = List.copyOf(pythonPath);
         modelArgs = Map.copyOf(modelArgs);
         outputs = List.copyOf(outputs == null ? List.of() : outputs);
+    }
+
+    /** A project whose {@code .pth} files are loaded safely (no {@code trustPickle}). */
+    public ProjectSpec(Framework framework, List<Path> pythonPath, String model, Map<String, Object> modelArgs,
+                       String input, List<String> outputs) {
+        this(framework, pythonPath, model, modelArgs, input, outputs, false);
+    }
+
+    /** This project with {@code trustPickle} set as given. */
+    public ProjectSpec withTrustPickle(boolean trust) {
+        return new ProjectSpec(framework, pythonPath, model, modelArgs, input, outputs, trust);
     }
 
     /** The PyTorch project ({@code model} is the factory). */

@@ -21,11 +21,15 @@ final class TorchWorkflow implements Workflow {
     private final PythonRuntime rt;
     private final ProgressListener progress;
     private final TorchQuantizer quantizer;
+    private final boolean trustPickle;
+    private final String factory;
 
     TorchWorkflow(PythonRuntime rt, ProjectSpec spec, ProgressListener progress) throws QuantBridgeException {
         this.rt = rt;
         this.progress = progress;
         this.quantizer = new TorchQuantizer(rt, spec.torchProject());
+        this.trustPickle = spec.trustPickle();
+        this.factory = spec.model();
     }
 
     @Override
@@ -88,7 +92,7 @@ final class TorchWorkflow implements Workflow {
             }
             try (QuantModel qm = quantizer.optimize(model, config)) {
                 if (r.from() != null) {
-                    rt.call(CLI + "load_quant_state", qm.handle(), r.from().toString());
+                    loadState(qm, r.from());
                 }
                 Object returned = qm.train(r.trainFunction(), r.trainArgs(), progress);
                 Double quantAcc = evaluate(qm.handle(), r.evalFunction());
@@ -138,7 +142,7 @@ final class TorchWorkflow implements Workflow {
         try (PyHandle model = quantizer.newFloatModel()) {
             QuantModel qm = quantizer.optimize(model, config);
             try {
-                rt.call(CLI + "load_quant_state", qm.handle(), state.toString());
+                loadState(qm, state);
                 return qm;
             } catch (QuantBridgeException | RuntimeException e) {
                 qm.close();
@@ -160,10 +164,22 @@ final class TorchWorkflow implements Workflow {
         return Reports.write(report, force, Framework.TORCH, config, stage, stats, floatAcc, quantAcc);
     }
 
+    /** Loads the float weights (if given) and refuses a model holding NaN/Inf (the factory's own weights too). */
     private void loadFloat(PyHandle model, Path weights) throws QuantBridgeException {
         if (weights != null) {
-            rt.call(CLI + "load_float_weights", model, weights.toString());
+            rt.call(CLI + "load_float_weights", List.of(model, weights.toString()), Map.of("trust_pickle", trustPickle),
+                    null);
         }
+        rt.call(CLI + "check_float_model", model, model());
+    }
+
+    private void loadState(QuantModel qm, Path state) throws QuantBridgeException {
+        rt.call(CLI + "load_quant_state", List.of(qm.handle(), state.toString()), Map.of("trust_pickle", trustPickle),
+                null);
+    }
+
+    private String model() {
+        return "model factory " + factory;
     }
 
     private void checkEval(String evalFunction) throws QuantBridgeException {

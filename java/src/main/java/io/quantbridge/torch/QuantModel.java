@@ -59,12 +59,15 @@ public final class QuantModel implements AutoCloseable {
 
     /**
      * Retraining: calls the user's {@code trainFunction(quant_model, **kwargs)} (with
-     * {@code progress=} when it accepts one) and returns what it returns.
+     * {@code progress=} when it accepts one) and returns what it returns, once the model is checked:
+     * every layer the config quantizes is still quantized and no weight or scale is NaN/Inf.
+     *
+     * @throws QuantBridgeException a {@code ModelError} if the function replaced or removed a quantized
+     *     layer, a {@code DivergedError} if training left NaN/Inf, or the function's own error
      */
     public Object train(String trainFunction, Map<String, Object> kwargs, ProgressListener listener)
             throws QuantBridgeException {
-        return rt.call("quantbridge._java_support:call_user", List.of(trainFunction, List.of(handle), kwargs, "train"),
-                Map.of(), listener);
+        return rt.call("quantbridge._java_support:call_train", List.of(trainFunction, handle, kwargs), Map.of(), listener);
     }
 
     /** The current scales and ranges of every layer, pulled into Java. */
@@ -78,7 +81,10 @@ public final class QuantModel implements AutoCloseable {
         return new QuantModel(rt, asHandle(rt.call("quantbridge._java_support:deepcopy", handle), "deepcopy"), config);
     }
 
-    /** Saves {@code quant_model.state_dict()} to {@code pth} (atomically). */
+    /**
+     * Saves {@code quant_model.state_dict()} to {@code pth} (atomically); a state holding NaN or Inf
+     * is refused ({@code DivergedError}) and an existing file stays as it was.
+     */
     public Path saveState(Path pth) throws QuantBridgeException {
         rt.call("quantbridge._java_support:save_torch_state", handle, pth.toAbsolutePath().toString());
         return pth;

@@ -1,0 +1,1 @@
+"""Misbehaving user functions for the bad-input suite (see README.md)."""
