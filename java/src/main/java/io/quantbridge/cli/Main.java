@@ -46,8 +46,9 @@ public final class Main {
         }
     }
 
-    /** Runs the command line and exits with its code. */
+    /** Runs the command line and exits with its code; Ctrl-C ends it with 130 ({@link Interrupts}). */
     public static void main(String[] args) {
+        Interrupts.install();
         System.exit(commandLine().execute(args));
     }
 

@@ -1,6 +1,7 @@
 package io.quantbridge.project;
 
 import io.quantbridge.QuantBridgeException;
+import io.quantbridge.io.Leftovers;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,7 +12,8 @@ import java.util.regex.Pattern;
 
 /**
  * Checks of the files a step reads and writes, done before any long work: inputs exist, output
- * directories exist, nothing is overwritten unless asked; TensorFlow checkpoint prefixes.
+ * directories exist, nothing is overwritten unless asked; TensorFlow checkpoint prefixes. The
+ * output checks also remove what a killed run left in the output directory ({@link Leftovers}).
  */
 public final class ProjectFiles {
     private static final Pattern LATEST = Pattern.compile("(?m)^model_checkpoint_path:\\s*\"(.*)\"\\s*$");
@@ -55,6 +57,7 @@ public final class ProjectFiles {
     public static void checkOutputs(Path dir, List<String> names, boolean force, String option)
             throws QuantBridgeException {
         requireDirectory(dir, option);
+        Leftovers.sweep(dir);
         if (force) {
             return;
         }
@@ -76,7 +79,7 @@ public final class ProjectFiles {
      * @throws QuantBridgeException naming the missing directory or the existing file
      */
     public static void checkOutput(Path file, boolean force, String option) throws QuantBridgeException {
-        requireParent(file, option);
+        Leftovers.sweep(requireParent(file, option));
         if (Files.isDirectory(file)) {
             throw new QuantBridgeException(option + " " + file + " is a directory; expected a file name");
         }
@@ -94,6 +97,7 @@ public final class ProjectFiles {
      */
     public static void checkCheckpointOutput(Path prefix, boolean force, String option) throws QuantBridgeException {
         Path dir = requireParent(prefix, option);
+        Leftovers.sweep(dir);
         Path index = dir.resolve(prefix.getFileName() + ".index");
         if (!force && Files.exists(index)) {
             throw new QuantBridgeException("refusing to overwrite the existing checkpoint " + prefix + " (" + index

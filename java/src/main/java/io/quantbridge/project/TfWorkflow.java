@@ -59,7 +59,7 @@ final class TfWorkflow implements Workflow {
             Map<String, Object> kwargs = Map.of("target", r.dataFunction(), "kwargs", r.dataArgs(), "limit", r.batches());
             long n = s.calibrate(CLI + "limited_batches", kwargs, r.batches(), progress);
             Double quantAcc = evaluate(s, r.evalFunction(), true);
-            List<Path> files = new ArrayList<>(List.of(s.save(r.out())));
+            List<Path> files = new ArrayList<>(List.of(s.save(r.out(), r.force())));
             files.addAll(report(s, config, r.report(), r.force(), "calibrated", floatAcc, quantAcc));
             return new StepResult(files, n, null, floatAcc, quantAcc, Workflow.quantizedLayers(config),
                     config.layers().size());
@@ -92,7 +92,7 @@ final class TfWorkflow implements Workflow {
             kwargs.putAll(r.trainArgs());
             Object returned = s.call(r.trainFunction(), kwargs, "train", progress);
             Double quantAcc = evaluate(s, r.evalFunction(), true);
-            List<Path> files = new ArrayList<>(List.of(s.save(r.out())));
+            List<Path> files = new ArrayList<>(List.of(s.save(r.out(), r.force())));
             files.addAll(report(s, config, r.report(), r.force(), "trained", null, quantAcc));
             return new StepResult(files, -1, returned, null, quantAcc, Workflow.quantizedLayers(config),
                     config.layers().size());

@@ -60,7 +60,7 @@ final class TorchWorkflow implements Workflow {
                     n = qm.calibrate(batches, r.batches(), progress);
                 }
                 Double quantAcc = evaluate(qm.handle(), r.evalFunction());
-                qm.saveState(r.out());
+                qm.saveState(r.out(), r.force());
                 List<Path> files = new ArrayList<>(List.of(r.out()));
                 files.addAll(report(qm, config, r.report(), r.force(), "calibrated", floatAcc, quantAcc));
                 return new StepResult(files, n, null, floatAcc, quantAcc, Workflow.quantizedLayers(config),
@@ -92,7 +92,7 @@ final class TorchWorkflow implements Workflow {
                 }
                 Object returned = qm.train(r.trainFunction(), r.trainArgs(), progress);
                 Double quantAcc = evaluate(qm.handle(), r.evalFunction());
-                qm.saveState(r.out());
+                qm.saveState(r.out(), r.force());
                 List<Path> files = new ArrayList<>(List.of(r.out()));
                 files.addAll(report(qm, config, r.report(), r.force(), "trained", null, quantAcc));
                 return new StepResult(files, -1, returned, null, quantAcc, Workflow.quantizedLayers(config),
