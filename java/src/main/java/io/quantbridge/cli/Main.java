@@ -22,7 +22,10 @@ import picocli.CommandLine.Option;
         exitCodeList = {"0:success", "1:a check failed (doctor; sensitivity target not met)",
                 "2:bad input (arguments, config, paths, files, module:function)",
                 "3:error in Python code (yours or the model's)",
-                "4:environment problem (run ./quantbridge setup)"})
+                "4:environment problem (run ./quantbridge setup)",
+                "130:interrupted (Ctrl-C)",
+                "134:crashed in native code (the launcher names the crash log)",
+                "143:terminated (SIGTERM)"})
 public final class Main {
     /** Exit code for bad input. */
     public static final int EXIT_INPUT = 2;
