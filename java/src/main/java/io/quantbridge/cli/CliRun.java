@@ -77,6 +77,9 @@ final class CliRun {
         for (Path p : r.files()) {
             out.println("wrote " + p);
         }
+        if (r.deployed() != null) {
+            out.println(r.deployed().describe());
+        }
         out.flush();
     }
 

@@ -59,7 +59,10 @@ final class ExportCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--name '" + name + "': use only letters, digits and underscores");
         }
         QuantConfigOption.Loaded c = config.load(project);
-        Workflow.Export request = new Workflow.Export(from.path, out, name, force, eval, reportOptions.request());
+        // -d without --report: the batches the deployed file is checked on.
+        Workflow.Report check = reportOptions.data == null ? null
+                : ReportOptions.request(null, reportOptions.data, reportOptions.dataArgs, reportOptions.batches);
+        Workflow.Export request = new Workflow.Export(from.path, out, name, force, eval, reportOptions.request(), check);
         List<Path> outputs = new ArrayList<>();
         for (String suffix : List.of(".onnx", "_int8.onnx", ".pb", "_quant_param.json")) {
             outputs.add(out.resolve(name + suffix));
