@@ -4,7 +4,11 @@ Java passes plain values (numbers, strings, lists, maps, numpy arrays) and
 handles; Python objects that have no plain Java form stay here, in a registry,
 and travel to Java as handles. Every failure is recorded with its Python type,
 message and traceback so that Java can raise one typed exception, and
-``sys.exit`` in user code becomes an exception instead of ending the JVM.
+``sys.exit`` or ``os._exit`` in user code becomes an exception instead of ending the JVM.
+
+Java ends the process on Ctrl-C through :func:`exit_fd`: a daemon thread waits on a pipe and
+calls the real ``os._exit`` with the code Java writes there, so no C++ destructor of torch or
+TensorFlow runs while another thread is still inside them.
 """
 
 import ctypes
@@ -14,6 +18,7 @@ import json
 import os
 import sys
 import sysconfig
+import threading
 import traceback
 
 from quantbridge import _logging, progress
@@ -23,6 +28,16 @@ _HANDLE = "__qb_handle__"
 _objects = {}
 _ids = itertools.count(1)
 _last_error = None
+_real_os_exit = os._exit
+_exit_pipe = None
+
+
+class _OsExit(SystemExit):
+    """What ``os._exit`` raises inside the JVM (it would end the whole process)."""
+
+
+def _os_exit_guard(status):
+    raise _OsExit(status)
 
 
 def bootstrap(paths):
@@ -35,12 +50,33 @@ def bootstrap(paths):
             # modules (TensorFlow's among them) resolve PyExc_* and friends.
             ctypes.CDLL(candidate, mode=ctypes.RTLD_GLOBAL)
             break
+    # Inside the JVM the vendor's path rule is off: Java checks the user's own paths, and only
+    # when asked (--vendor-names); the shim writes into staging directories of any name.
+    from quantbridge.common.paths import set_vendor_rule
+    set_vendor_rule(False)
     # TensorFlow's C++ start-up chatter is not for QuantBridge users; errors still show.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if not getattr(sys, "argv", None):
         sys.argv = ["quantbridge"]
+    os._exit = _os_exit_guard
     add_paths(paths)
     return {"python": sys.version.split()[0], "prefix": sys.prefix, "executable": sys.executable}
+
+
+def exit_fd():
+    """The write end of a pipe: one byte written there ends the process with that exit code,
+    at once and without running any destructor (``os._exit``). Created once."""
+    global _exit_pipe
+    if _exit_pipe is None:
+        read_end, write_end = os.pipe()
+
+        def wait_and_exit():
+            data = os.read(read_end, 1)
+            _real_os_exit(data[0] if data else 1)
+
+        threading.Thread(target=wait_and_exit, name="quantbridge-exit", daemon=True).start()
+        _exit_pipe = write_end
+    return _exit_pipe
 
 
 def add_paths(paths):
@@ -108,7 +144,8 @@ def _guarded(fn, args, kwargs, listener):
             result = fn(*args, **kwargs)
         return _export(result)
     except SystemExit as exc:
-        error = UserExit(f"user code called sys.exit({exc.code!r}); the embedded interpreter "
+        called = "os._exit" if isinstance(exc, _OsExit) else "sys.exit"
+        error = UserExit(f"user code called {called}({exc.code!r}); the embedded interpreter "
                          "cannot exit, so the call was stopped instead")
         _record(error, traceback.format_exc())
         raise error from None

@@ -173,3 +173,32 @@ def test_param_file_round_trip(tmp_path):
     (tmp_path / "other.json").write_text('{"format": "x"}')
     with pytest.raises(ValueError, match="not a QuantBridge parameter file"):
         paramfile.read(str(tmp_path / "other.json"))
+
+
+def test_vendor_rule_off_accepts_ordinary_paths(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    os.makedirs("my-app/out dir.v1/ünï")
+    previous = paths.set_vendor_rule(False)
+    try:
+        assert paths.check_dir("my-app/out dir.v1/ünï").endswith("ünï")
+        assert paths.check_file_path("my-app/out dir.v1/ünï/model-1.onnx").endswith("model-1.onnx")
+        with pytest.raises(PathError, match="does not exist"):
+            paths.check_dir("missing-dir")
+        # The rule itself, on request, whatever the setting.
+        with pytest.raises(PathError, match="directory name 'my-app'"):
+            paths.check_vendor_path("my-app/out/model.onnx", "file")
+        with pytest.raises(PathError, match="file name 'model-1.onnx'"):
+            paths.check_vendor_path("out/model-1.onnx", "file")
+        assert paths.check_vendor_path("out_1/model.onnx", "file") == "out_1/model.onnx"
+    finally:
+        paths.set_vendor_rule(previous)
+    with pytest.raises(PathError, match="vendor's path rule"):
+        paths.check_dir("my-app")
+
+
+def test_temporary_names_carry_the_owner(tmp_path):
+    pid, start = paths.owner_tag().split("-")
+    assert int(pid) == os.getpid() and int(start) >= 0
+    fd, tmp = paths.temp_file(str(tmp_path))
+    os.close(fd)
+    assert os.path.basename(tmp).startswith(f".qb-{paths.owner_tag()}-")

@@ -59,6 +59,9 @@ final class CalibrateCommand implements Callable<Integer> {
                     + "this existing directory, over the same batches.")
     Path report;
 
+    @Mixin
+    VendorNamesOption vendorNames;
+
     @Override
     public Integer call() throws Exception {
         DataArgOption.checkBatches(batches);
@@ -67,7 +70,8 @@ final class CalibrateCommand implements Callable<Integer> {
         Workflow.Calibrate request = new Workflow.Calibrate(data, dataArgs.parse(), batches,
                 floatWeightOptions.resolve(c.framework()), target, force, eval,
                 report == null ? null : ReportOptions.request(report, data, dataArgs, batches));
-        StepResult r = CliRun.run(spec, trustPickle.apply(c.project()), (wf, rt) -> wf.calibrate(c.config(), request));
+        StepResult r = CliRun.run(spec, trustPickle.apply(c.project()), vendorNames, java.util.Arrays.asList(target, report),
+                (wf, rt) -> wf.calibrate(c.config(), request));
         return CliRun.done(spec, r, eval, String.format("calibrated %d of %d layers on %d batches", r.quantizedLayers(),
                 r.layers(), r.batches()));
     }

@@ -8,6 +8,7 @@ import io.quantbridge.project.Workflow;
 import io.quantbridge.runtime.PythonRuntime;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -26,8 +27,21 @@ final class CliRun {
 
     /** Opens the runtime and the workflow for {@code project}, runs {@code step}, closes the progress bars. */
     static <T> T run(CommandSpec spec, ProjectSpec project, Step<T> step) throws QuantBridgeException {
+        return run(spec, project, null, List.of(), step);
+    }
+
+    /**
+     * As {@link #run(CommandSpec, ProjectSpec, Step)}, checking the {@code outputs} against the
+     * vendor's path rule first when {@code --vendor-names} asks for it.
+     */
+    static <T> T run(CommandSpec spec, ProjectSpec project, VendorNamesOption vendorNames, List<Path> outputs,
+                     Step<T> step) throws QuantBridgeException {
         PrintWriter out = spec.commandLine().getOut();
         try (PythonRuntime rt = PythonRuntime.open(); ConsoleProgress progress = new ConsoleProgress(out)) {
+            Interrupts.reinstall();
+            if (vendorNames != null) {
+                vendorNames.check(rt, outputs);
+            }
             return step.run(Workflow.open(rt, project, progress), rt);
         }
     }
@@ -62,6 +76,9 @@ final class CliRun {
         }
         for (Path p : r.files()) {
             out.println("wrote " + p);
+        }
+        if (r.deployed() != null) {
+            out.println(r.deployed().describe());
         }
         out.flush();
     }

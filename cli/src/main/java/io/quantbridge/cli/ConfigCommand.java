@@ -56,6 +56,9 @@ final class ConfigCommand implements Callable<Integer> {
     @Option(names = "--bins", paramLabel = "N", description = "Histogram bins for 'percentile' and 'mse' (default: 2048).")
     Integer bins;
 
+    @Mixin
+    VendorNamesOption vendorNames;
+
     @Override
     public Integer call() throws Exception {
         Framework fw = ProjectSpec.resolveFramework(project.asked(), null);
@@ -74,7 +77,8 @@ final class ConfigCommand implements Callable<Integer> {
                     + "--input-shape x:1,3,224,224");
         }
         ProjectFiles.checkOutput(out, force, "--out");
-        QuantConfig cfg = CliRun.run(spec, projectSpec, (wf, rt) -> wf.generateConfig(inputShape));
+        QuantConfig cfg = CliRun.run(spec, projectSpec, vendorNames, java.util.List.of(out),
+                (wf, rt) -> wf.generateConfig(inputShape));
         int quantized = Workflow.edit(cfg, quantizeAll, calibration == null ? null : calibration.name(), percentile, bins);
         cfg.write(out, force);
         PrintWriter o = spec.commandLine().getOut();

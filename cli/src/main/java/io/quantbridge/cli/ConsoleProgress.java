@@ -32,8 +32,14 @@ final class ConsoleProgress implements ProgressListener, AutoCloseable {
     /**
      * True when output goes to a terminal. {@code System.console()} alone is not enough: from JDK
      * 22 it is non-null even when output is redirected, and {@code Console.isTerminal()} says so.
+     * The launcher, which passes standard output through a pipe, tells with
+     * {@code -Dquantbridge.terminal=true|false}.
      */
     static boolean isTerminal() {
+        String told = System.getProperty("quantbridge.terminal");
+        if (told != null && !told.isBlank()) {
+            return Boolean.parseBoolean(told) && !"dumb".equals(System.getenv("TERM"));
+        }
         java.io.Console console = System.console();
         if (console == null || "dumb".equals(System.getenv("TERM"))) {
             return false;

@@ -54,6 +54,7 @@ final class DemoCommand implements Callable<Integer> {
         List<DemoRow> rows = new ArrayList<>();
         List<String> notes = new ArrayList<>();
         try (PythonRuntime rt = PythonRuntime.open(); ConsoleProgress progress = new ConsoleProgress(stdout)) {
+            Interrupts.reinstall();
             if (framework != Framework.tensorflow) {
                 stdout.println("QuantBridge demo: PyTorch digits CNN (files in " + options.outDir().resolve("torch") + ")");
                 DemoResult torch = new TorchDigitsDemo(rt, options, progress).run();

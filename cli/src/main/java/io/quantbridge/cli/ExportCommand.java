@@ -3,6 +3,8 @@ package io.quantbridge.cli;
 import io.quantbridge.project.StepResult;
 import io.quantbridge.project.Workflow;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -51,14 +53,25 @@ final class ExportCommand implements Callable<Integer> {
     @Mixin
     ReportOptions reportOptions;
 
+    @Mixin
+    VendorNamesOption vendorNames;
+
     @Override
     public Integer call() throws Exception {
         if (!name.matches("[A-Za-z0-9_]+")) {
             throw new IllegalArgumentException("--name '" + name + "': use only letters, digits and underscores");
         }
         QuantConfigOption.Loaded c = config.load(project);
-        Workflow.Export request = new Workflow.Export(from.path, out, name, force, eval, reportOptions.request());
-        StepResult r = CliRun.run(spec, trustPickle.apply(c.project()), (wf, rt) -> wf.export(c.config(), request));
+        // -d without --report: the batches the deployed file is checked on.
+        Workflow.Report check = reportOptions.data == null ? null
+                : ReportOptions.request(null, reportOptions.data, reportOptions.dataArgs, reportOptions.batches);
+        Workflow.Export request = new Workflow.Export(from.path, out, name, force, eval, reportOptions.request(), check);
+        List<Path> outputs = new ArrayList<>();
+        for (String suffix : List.of(".onnx", "_int8.onnx", ".pb", "_quant_param.json")) {
+            outputs.add(out.resolve(name + suffix));
+        }
+        outputs.add(reportOptions.report);
+        StepResult r = CliRun.run(spec, trustPickle.apply(c.project()), vendorNames, outputs, (wf, rt) -> wf.export(c.config(), request));
         return CliRun.done(spec, r, eval, String.format("exported %d of %d layers quantized", r.quantizedLayers(),
                 r.layers()));
     }

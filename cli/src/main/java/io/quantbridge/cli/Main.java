@@ -23,7 +23,10 @@ import picocli.CommandLine.Option;
                 "2:bad input (arguments, config, paths, files, module:function)",
                 "3:error in Python code (yours or the model's)",
                 "4:environment problem (run ./quantbridge setup)",
-                "5:NaN or Inf produced (training diverged); nothing written"})
+                "5:NaN or Inf produced (training diverged); nothing written",
+                "130:interrupted (Ctrl-C)",
+                "134:crashed in native code (the launcher names the crash log)",
+                "143:terminated (SIGTERM)"})
 public final class Main {
     /** Exit code for bad input. */
     public static final int EXIT_INPUT = 2;
@@ -49,9 +52,10 @@ public final class Main {
         }
     }
 
-    /** Runs the command line and exits with its code. */
+    /** Runs the command line and exits with its code; Ctrl-C ends it with 130 ({@link Interrupts}). */
     public static void main(String[] args) {
         CliLogging.configure(args);
+        Interrupts.install();
         System.exit(commandLine().execute(args));
     }
 

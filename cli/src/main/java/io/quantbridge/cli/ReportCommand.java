@@ -3,6 +3,7 @@ package io.quantbridge.cli;
 import io.quantbridge.project.StepResult;
 import io.quantbridge.project.Workflow;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -53,11 +54,15 @@ final class ReportCommand implements Callable<Integer> {
             description = "Your evaluation function, returning an accuracy: printed and put in the report.")
     String eval;
 
+    @Mixin
+    VendorNamesOption vendorNames;
+
     @Override
     public Integer call() throws Exception {
         QuantConfigOption.Loaded c = config.load(project);
         Workflow.Report request = ReportOptions.request(out, data, dataArgs, batches);
-        StepResult r = CliRun.run(spec, trustPickle.apply(c.project()), (wf, rt) -> wf.report(c.config(), from.path, request, force, eval));
+        StepResult r = CliRun.run(spec, trustPickle.apply(c.project()), vendorNames, List.of(out),
+                (wf, rt) -> wf.report(c.config(), from.path, request, force, eval));
         return CliRun.done(spec, r, eval, String.format("report of %d layers, %d quantized", r.layers(),
                 r.quantizedLayers()));
     }

@@ -136,6 +136,7 @@ public final class SensitivityCommand implements Callable<Integer> {
         PrintWriter stdout = spec.commandLine().getOut();
         SensitivityResult result;
         try (PythonRuntime rt = PythonRuntime.open(); ConsoleProgress progress = new ConsoleProgress(stdout)) {
+            Interrupts.reinstall();
             Quantizers.open(rt, projectSpec);
             Targets.check(rt, data, "--data");
             if (eval != null) {

@@ -69,6 +69,9 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin
     ReportOptions reportOptions;
 
+    @Mixin
+    VendorNamesOption vendorNames;
+
     @Override
     public Integer call() throws Exception {
         QuantConfigOption.Loaded c = config.load(project);
@@ -81,7 +84,8 @@ final class TrainCommand implements Callable<Integer> {
         Path target = out != null ? out : Path.of(fw == Framework.TORCH ? "trained.pth" : "trained.ckpt");
         Workflow.Train request = new Workflow.Train(train, UserArgs.parse(trainArgs, "--train-arg"), from, floatWeights,
                 target, force, eval, reportOptions.request());
-        StepResult r = CliRun.run(spec, trustPickle.apply(c.project()), (wf, rt) -> wf.train(c.config(), request));
+        StepResult r = CliRun.run(spec, trustPickle.apply(c.project()), vendorNames, java.util.Arrays.asList(target, reportOptions.report),
+                (wf, rt) -> wf.train(c.config(), request));
         return CliRun.done(spec, r, eval, String.format("trained with %d of %d layers quantized", r.quantizedLayers(),
                 r.layers()));
     }

@@ -17,17 +17,19 @@ import java.security.SecureRandom;
 import java.util.Objects;
 
 /**
- * Atomic whole-file writes: the content goes to a temporary file ({@code .qb-*.tmp}) in the
- * target's directory, is flushed to disk, then renamed onto the target.
+ * Atomic whole-file writes: the content goes to a temporary file ({@code .qb-PID-START-*.tmp},
+ * see {@link OwnerTag}) in the target's directory, is flushed to disk, then renamed onto the target.
  *
  * <p>On any failure the temporary file is deleted and the target is untouched. With
  * {@code overwrite == false} an existing target is never replaced (checked race-free through a
- * hard link where the file system allows it). The temporary-file prefix is the one the Python
- * shim uses ({@code quantbridge.common.paths.atomic_write_bytes}).
+ * hard link where the file system allows it). The temporary-file names are the ones the Python
+ * shim uses ({@code quantbridge.common.paths.atomic_write_bytes}); an interrupt removes an open
+ * one ({@link Temporaries}), and leftovers of a killed run are removed by the next write into the
+ * directory ({@link Leftovers}).
  */
 public final class AtomicFiles {
     /** Prefix of the temporary files; a directory listing of leftovers can filter on it. */
-    public static final String TEMP_PREFIX = ".qb-";
+    public static final String TEMP_PREFIX = OwnerTag.PREFIX;
     /** Suffix of the temporary files. */
     public static final String TEMP_SUFFIX = ".tmp";
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -110,6 +112,7 @@ public final class AtomicFiles {
         if (!overwrite && Files.exists(absolute)) {
             throw refused(target);
         }
+        Leftovers.sweep(dir);
         Path tmp = null;
         try {
             tmp = createTemp(dir);
@@ -119,10 +122,15 @@ public final class AtomicFiles {
                 out.flush();
                 channel.force(true);
             }
-            if (overwrite) {
-                moveReplacing(tmp, absolute);
-            } else {
-                moveNoReplace(tmp, absolute);
+            Temporaries.beginCommit();
+            try {
+                if (overwrite) {
+                    moveReplacing(tmp, absolute);
+                } else {
+                    moveNoReplace(tmp, absolute);
+                }
+            } finally {
+                Temporaries.endCommit();
             }
             return target;
         } catch (FileAlreadyExistsException e) {
@@ -136,6 +144,7 @@ public final class AtomicFiles {
                 } catch (IOException ignored) {
                     // best effort: the original error matters more
                 }
+                Temporaries.remove(tmp);
             }
         }
     }
@@ -146,10 +155,12 @@ public final class AtomicFiles {
      */
     private static Path createTemp(Path dir) throws IOException {
         for (int attempt = 0; ; attempt++) {
-            Path tmp = dir.resolve(TEMP_PREFIX + Long.toHexString(RANDOM.nextLong()) + TEMP_SUFFIX);
+            Path tmp = dir.resolve(OwnerTag.prefix() + Long.toHexString(RANDOM.nextLong()) + TEMP_SUFFIX);
             try {
+                Temporaries.add(tmp);
                 return Files.createFile(tmp);
             } catch (FileAlreadyExistsException e) {
+                Temporaries.remove(tmp);
                 if (attempt >= 100) {
                     throw e;
                 }

@@ -1,6 +1,7 @@
 package io.quantbridge.project;
 
 import io.quantbridge.QuantBridgeException;
+import io.quantbridge.io.Leftovers;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -12,7 +13,8 @@ import java.util.regex.Pattern;
 
 /**
  * Checks of the files a step reads and writes, done before any long work: inputs exist, output
- * directories exist, nothing is overwritten unless asked; TensorFlow checkpoint prefixes.
+ * directories exist, nothing is overwritten unless asked; TensorFlow checkpoint prefixes. The
+ * output checks also remove what a killed run left in the output directory ({@link Leftovers}).
  */
 public final class ProjectFiles {
     private static final Pattern LATEST = Pattern.compile("(?m)^model_checkpoint_path:\\s*\"(.*)\"\\s*$");
@@ -67,6 +69,7 @@ public final class ProjectFiles {
             checkNameLength(dir.resolve(n), 0, option);
         }
         requireWritable(dir, option);
+        Leftovers.sweep(dir);
         if (force) {
             return;
         }
@@ -89,6 +92,7 @@ public final class ProjectFiles {
      */
     public static void checkOutput(Path file, boolean force, String option) throws QuantBridgeException {
         Path dir = requireParent(file, option);
+        Leftovers.sweep(dir);
         if (Files.isDirectory(file)) {
             throw new QuantBridgeException(option + " " + file + " is a directory; expected a file name");
         }
@@ -110,6 +114,7 @@ public final class ProjectFiles {
         Path dir = requireParent(prefix, option);
         checkNameLength(prefix, CHECKPOINT_SUFFIX, option);
         requireWritable(dir, option);
+        Leftovers.sweep(dir);
         Path index = dir.resolve(prefix.getFileName() + ".index");
         if (!force && Files.exists(index)) {
             throw new QuantBridgeException("refusing to overwrite the existing checkpoint " + prefix + " (" + index

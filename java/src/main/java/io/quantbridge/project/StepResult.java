@@ -13,11 +13,18 @@ import java.util.List;
  * @param quantAccuracy the {@code --eval} result on the quantized model, or null when not measured
  * @param quantizedLayers layers not at {@code float} in the config
  * @param layers layers in the config
+ * @param deployed the deployed file run on the user's batches ({@code export -d}), or null
  */
 public record StepResult(List<Path> files, long batches, Object trainResult, Double floatAccuracy,
-                         Double quantAccuracy, int quantizedLayers, int layers) {
+                         Double quantAccuracy, int quantizedLayers, int layers, DeployedCheck deployed) {
     /** Copies the file list. */
     public StepResult {
         files = List.copyOf(files);
+    }
+
+    /** A result without a deployed-file check. */
+    public StepResult(List<Path> files, long batches, Object trainResult, Double floatAccuracy, Double quantAccuracy,
+                      int quantizedLayers, int layers) {
+        this(files, batches, trainResult, floatAccuracy, quantAccuracy, quantizedLayers, layers, null);
     }
 }

@@ -1,5 +1,7 @@
 package io.quantbridge.project;
 
+import io.quantbridge.onnx.FloatTensor;
+
 import io.quantbridge.QuantBridgeException;
 import io.quantbridge.config.Framework;
 import io.quantbridge.config.QuantConfig;
@@ -59,7 +61,7 @@ final class TfWorkflow implements Workflow {
             Map<String, Object> kwargs = Map.of("target", r.dataFunction(), "kwargs", r.dataArgs(), "limit", r.batches());
             long n = s.calibrate(CLI + "limited_batches", kwargs, r.batches(), progress);
             Double quantAcc = evaluate(s, r.evalFunction(), true);
-            List<Path> files = new ArrayList<>(List.of(s.save(r.out())));
+            List<Path> files = new ArrayList<>(List.of(s.save(r.out(), r.force())));
             files.addAll(report(s, config, r.report(), r.force(), "calibrated", floatAcc, quantAcc));
             return new StepResult(files, n, null, floatAcc, quantAcc, Workflow.quantizedLayers(config),
                     config.layers().size());
@@ -92,7 +94,7 @@ final class TfWorkflow implements Workflow {
             kwargs.putAll(r.trainArgs());
             Object returned = s.call(r.trainFunction(), kwargs, "train", progress);
             Double quantAcc = evaluate(s, r.evalFunction(), true);
-            List<Path> files = new ArrayList<>(List.of(s.save(r.out())));
+            List<Path> files = new ArrayList<>(List.of(s.save(r.out(), r.force())));
             files.addAll(report(s, config, r.report(), r.force(), "trained", null, quantAcc));
             return new StepResult(files, -1, returned, null, quantAcc, Workflow.quantizedLayers(config),
                     config.layers().size());
@@ -106,6 +108,9 @@ final class TfWorkflow implements Workflow {
         Path from = ProjectFiles.checkpointPrefix(r.from(), "--from");
         checkEval(r.evalFunction());
         Reports.check(rt, r.report(), r.force());
+        if (r.check() != null) {
+            Targets.check(rt, r.check().dataFunction(), "--data");
+        }
         TfQuantizer q = quantizer();
         try (TfSession s = q.optimize(config, null)) {
             s.restore(from);
@@ -113,7 +118,9 @@ final class TfWorkflow implements Workflow {
             TfExport exported = q.export(s, r.outDir(), r.name(), r.force(), progress);
             List<Path> files = new ArrayList<>(List.of(exported.frozenPb(), exported.paramFile()));
             files.addAll(report(s, config, r.report(), r.force(), "exported", null, quantAcc));
-            return new StepResult(files, -1, null, null, quantAcc, Workflow.quantizedLayers(config), config.layers().size());
+            DeployedCheck deployed = r.check() == null ? null : checkDeployed(q, s, exported, r.check());
+            return new StepResult(files, -1, null, null, quantAcc, Workflow.quantizedLayers(config), config.layers().size(),
+                    deployed);
         }
     }
 
@@ -144,6 +151,18 @@ final class TfWorkflow implements Workflow {
                     Map.of(), progress);
         }
         return Reports.write(report, force, Framework.TENSORFLOW, config, stage, stats, floatAcc, quantAcc);
+    }
+
+    /** The frozen .pb in a fresh graph against the quantized session, on the user's batches. */
+    private DeployedCheck checkDeployed(TfQuantizer q, TfSession s, TfExport exported, Report check)
+            throws QuantBridgeException {
+        String output = q.project().outputs().get(0);
+        String tensor = output.contains(":") ? output : output + ":0";
+        try (PyHandle batches = Reports.batches(rt, check.dataFunction(), check.dataArgs(), check.batches(), progress)) {
+            return DeployedCheck.run(rt, batches, exported.frozenPb(), "frozen graph, TensorFlow", x -> new FloatTensor[] {
+                DeployedCheck.tensor(q.runFrozen(exported.frozenPb(), x)),
+                DeployedCheck.tensor(s.predict(x, tensor, true))});
+        }
     }
 
     /** The quantizer, with the input and output names from the options or the builder's dict. */

@@ -1,5 +1,8 @@
 package io.quantbridge.project;
 
+import io.quantbridge.onnx.FloatTensor;
+import io.quantbridge.onnx.OrtSessionRunner;
+
 import io.quantbridge.QuantBridgeException;
 import io.quantbridge.config.Framework;
 import io.quantbridge.config.InputShape;
@@ -64,7 +67,7 @@ final class TorchWorkflow implements Workflow {
                     n = qm.calibrate(batches, r.batches(), progress);
                 }
                 Double quantAcc = evaluate(qm.handle(), r.evalFunction());
-                qm.saveState(r.out());
+                qm.saveState(r.out(), r.force());
                 List<Path> files = new ArrayList<>(List.of(r.out()));
                 files.addAll(report(qm, config, r.report(), r.force(), "calibrated", floatAcc, quantAcc));
                 return new StepResult(files, n, null, floatAcc, quantAcc, Workflow.quantizedLayers(config),
@@ -96,7 +99,7 @@ final class TorchWorkflow implements Workflow {
                 }
                 Object returned = qm.train(r.trainFunction(), r.trainArgs(), progress);
                 Double quantAcc = evaluate(qm.handle(), r.evalFunction());
-                qm.saveState(r.out());
+                qm.saveState(r.out(), r.force());
                 List<Path> files = new ArrayList<>(List.of(r.out()));
                 files.addAll(report(qm, config, r.report(), r.force(), "trained", null, quantAcc));
                 return new StepResult(files, -1, returned, null, quantAcc, Workflow.quantizedLayers(config),
@@ -114,12 +117,17 @@ final class TorchWorkflow implements Workflow {
         ProjectFiles.requireFile(r.from(), "--from");
         checkEval(r.evalFunction());
         Reports.check(rt, r.report(), r.force());
+        if (r.check() != null) {
+            Targets.check(rt, r.check().dataFunction(), "--data");
+        }
         try (QuantModel qm = load(config, r.from())) {
             Double quantAcc = evaluate(qm.handle(), r.evalFunction());
             TorchExport exported = quantizer.export(qm, r.outDir(), name, r.force(), progress);
             List<Path> files = new ArrayList<>(List.of(exported.floatOnnx(), exported.int8Onnx(), exported.paramFile()));
             files.addAll(report(qm, config, r.report(), r.force(), "exported", null, quantAcc));
-            return new StepResult(files, -1, null, null, quantAcc, Workflow.quantizedLayers(config), config.layers().size());
+            DeployedCheck deployed = r.check() == null ? null : checkDeployed(qm, exported, r.check());
+            return new StepResult(files, -1, null, null, quantAcc, Workflow.quantizedLayers(config), config.layers().size(),
+                    deployed);
         }
     }
 
@@ -162,6 +170,16 @@ final class TorchWorkflow implements Workflow {
             stats = rt.call("quantbridge.analysis:torch_layer_stats", List.of(qm.handle(), batches), Map.of(), progress);
         }
         return Reports.write(report, force, Framework.TORCH, config, stage, stats, floatAcc, quantAcc);
+    }
+
+    /** The INT8 ONNX in ONNX Runtime (Java) against the fake-quant model, on the user's batches. */
+    private DeployedCheck checkDeployed(QuantModel qm, TorchExport exported, Report check) throws QuantBridgeException {
+        try (PyHandle batches = Reports.batches(rt, check.dataFunction(), check.dataArgs(), check.batches(), progress);
+             OrtSessionRunner ort = new OrtSessionRunner(exported.int8Onnx())) {
+            return DeployedCheck.run(rt, batches, exported.int8Onnx(), "ONNX Runtime, Java", x -> new FloatTensor[] {
+                DeployedCheck.ort(ort, x),
+                DeployedCheck.tensor(rt.call("quantbridge.torch:fake_quant_predict", qm.handle(), x))});
+        }
     }
 
     /** Loads the float weights (if given) and refuses a model holding NaN/Inf (the factory's own weights too). */

@@ -68,8 +68,14 @@ public sealed interface Workflow permits TorchWorkflow, TfWorkflow {
      * @param force replace existing files
      * @param evalFunction {@code module:function} returning an accuracy, or null
      * @param report the per-layer report of the exported state, or null
+     * @param check the batches to run the deployed file on (its {@code dir} unused), or null
      */
-    record Export(Path from, Path outDir, String name, boolean force, String evalFunction, Report report) {
+    record Export(Path from, Path outDir, String name, boolean force, String evalFunction, Report report,
+                  Report check) {
+        /** An export without a deployed-file check. */
+        public Export(Path from, Path outDir, String name, boolean force, String evalFunction, Report report) {
+            this(from, outDir, name, force, evalFunction, report, null);
+        }
     }
 
     /**

@@ -77,6 +77,32 @@ public final class PythonRuntime implements AutoCloseable {
         }
     }
 
+    /**
+     * Ends this process with {@code code} at once, from any thread, even while the Python owner
+     * thread is inside torch or TensorFlow: a Python thread calls {@code os._exit} (no destructor
+     * runs, nothing waits for the busy thread). Without a started interpreter, or if that does not
+     * end the process within two seconds, {@link Runtime#halt} does. Never returns.
+     */
+    public static void haltProcess(int code) {
+        Engine e;
+        synchronized (LOCK) {
+            e = engine;
+        }
+        if (e != null && e.exitFd >= 0) {
+            try (java.io.OutputStream out = java.nio.file.Files.newOutputStream(Path.of("/proc/self/fd/" + e.exitFd),
+                    java.nio.file.StandardOpenOption.WRITE)) {
+                out.write(code & 0xff);
+                out.flush();
+                Thread.sleep(2000);
+            } catch (java.io.IOException | RuntimeException ignored) {
+                // no /proc or no pipe: halt below
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        Runtime.getRuntime().halt(code);
+    }
+
     /** The environment this runtime runs in. */
     public PythonEnvironment environment() {
         return eng.env;
@@ -260,6 +286,7 @@ public final class PythonRuntime implements AutoCloseable {
         volatile boolean dead;
         Interpreter interp;
         String pythonVersion;
+        volatile int exitFd = -1;
 
         private Engine(PythonEnvironment env) {
             this.env = env;
@@ -317,12 +344,13 @@ public final class PythonRuntime implements AutoCloseable {
                         + "from quantbridge._bridge import bootstrap as _qb_bootstrap, call as _qb_call, "
                         + "call_method as _qb_call_method, get_attr as _qb_get_attr, run_code as _qb_run_code, "
                         + "release as _qb_release, live_handles as _qb_live_handles, add_paths as _qb_add_paths, "
-                        + "last_error as _qb_last_error\n");
+                        + "last_error as _qb_last_error, exit_fd as _qb_exit_fd\n");
                 Object info = interp.invoke("_qb_bootstrap", new ArrayList<String>());
                 if (!Boolean.getBoolean("quantbridge.rawOutput")) {
                     interp.exec("from quantbridge._logging import install as _qb_log_install\n");
                     interp.invoke("_qb_log_install", new PythonLog());
                 }
+                exitFd = ((Number) interp.invoke("_qb_exit_fd")).intValue();
                 pythonVersion = String.valueOf(((Map<?, ?>) info).get("python"));
                 checkShimVersion(String.valueOf(interp.getValue("__import__('quantbridge').__version__")),
                         String.valueOf(interp.getValue("__import__('quantbridge').__file__")));

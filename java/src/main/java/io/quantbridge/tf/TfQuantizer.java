@@ -131,25 +131,29 @@ public final class TfQuantizer {
         String pbName = name + ".pb";
         String paramName = name + "_quant_param.json";
         try (StagedOutput out = StagedOutput.open(outDir, List.of(pbName, paramName), overwrite)) {
-            progress.onEvent(new ProgressEvent("export", 0, 3, Map.of()));
-            Path ckpt = quantized.save(out.staged("quant.ckpt"));
-            progress.onEvent(new ProgressEvent("export", 1, 3, Map.of()));
-            Map<String, Object> result;
-            try (TfSession fresh = openFloat(); PyHandle sess = (PyHandle) rt.getAttr(fresh.handle(), "sess")) {
+            try {
+                progress.onEvent(new ProgressEvent("export", 0, 3, Map.of()));
+                Path ckpt = quantized.save(out.staged("quant.ckpt"));
+                progress.onEvent(new ProgressEvent("export", 1, 3, Map.of()));
+                Map<String, Object> result;
+                try (TfSession fresh = openFloat(); PyHandle sess = (PyHandle) rt.getAttr(fresh.handle(), "sess")) {
+                    @SuppressWarnings("unchecked")
+                    Map<String, Object> r = (Map<String, Object>) rt.call("quantbridge.tf:generate_final_model",
+                            List.of(sess, config.toMap(), project.outputs(), ckpt.toString(), out.dir().toString()),
+                            Map.of("name", name), null);
+                    result = r;
+                }
+                progress.onEvent(new ProgressEvent("export", 2, 3, Map.of()));
                 @SuppressWarnings("unchecked")
-                Map<String, Object> r = (Map<String, Object>) rt.call("quantbridge.tf:generate_final_model",
-                        List.of(sess, config.toMap(), project.outputs(), ckpt.toString(), out.dir().toString()),
-                        Map.of("name", name), null);
-                result = r;
+                QuantParams params = QuantParams.fromMaps((Map<String, Object>) result.get("param_dict"));
+                ModelInfo model = params.model();
+                ParamFile.write(out.staged(paramName), params.withModel(model), true);
+                out.commit();
+                progress.onEvent(new ProgressEvent("export", 3, 3, Map.of()));
+                return new TfExport(out.target(pbName), out.target(paramName), params);
+            } catch (QuantBridgeException e) {
+                throw out.hidden(e);
             }
-            progress.onEvent(new ProgressEvent("export", 2, 3, Map.of()));
-            @SuppressWarnings("unchecked")
-            QuantParams params = QuantParams.fromMaps((Map<String, Object>) result.get("param_dict"));
-            ModelInfo model = params.model();
-            ParamFile.write(out.staged(paramName), params.withModel(model), true);
-            out.commit();
-            progress.onEvent(new ProgressEvent("export", 3, 3, Map.of()));
-            return new TfExport(out.target(pbName), out.target(paramName), params);
         }
     }
 

@@ -6,7 +6,13 @@ import io.quantbridge.params.QuantParams;
 import io.quantbridge.runtime.ProgressListener;
 import io.quantbridge.runtime.PyHandle;
 import io.quantbridge.runtime.PythonRuntime;
+import io.quantbridge.export.StagedOutput;
+import io.quantbridge.io.AtomicFiles;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.stream.Stream;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -58,6 +64,39 @@ public final class TfSession implements AutoCloseable {
     /** Saves a checkpoint (weights, and ranges after a rewrite); returns its prefix. */
     public Path save(Path prefix) throws QuantBridgeException {
         return Path.of(String.valueOf(rt.callMethod(handle, "save", prefix.toAbsolutePath().toString())));
+    }
+
+    /**
+     * Saves a checkpoint all or nothing: its files are written in a staging directory beside
+     * {@code prefix}, then put in place (the {@code .index} last), and the directory's
+     * {@code checkpoint} state file is pointed at it. Without {@code overwrite} no existing file is
+     * replaced, also none that another run wrote while this one was working.
+     *
+     * @return the prefix
+     * @throws QuantBridgeException if the checkpoint exists (or appeared) and overwrite is off, or
+     *     the save fails
+     */
+    public Path save(Path prefix, boolean overwrite) throws QuantBridgeException {
+        Path dir = prefix.toAbsolutePath().getParent();
+        String base = prefix.getFileName().toString();
+        try (StagedOutput out = StagedOutput.open(dir, List.of(base + ".index"), overwrite)) {
+            save(out.staged(base));
+            List<String> files = new ArrayList<>();
+            try (Stream<Path> staged = Files.list(out.dir())) {
+                staged.map(p -> p.getFileName().toString())
+                        .filter(n -> n.startsWith(base + ".data-"))
+                        .sorted()
+                        .forEach(files::add);
+            } catch (IOException e) {
+                throw new QuantBridgeException("saving the checkpoint " + prefix + " failed: " + e, e);
+            }
+            files.add(base + ".index");
+            out.commit(files);
+        }
+        String quoted = "\"" + base.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+        AtomicFiles.writeString(dir.resolve("checkpoint"), "model_checkpoint_path: " + quoted
+                + "\nall_model_checkpoint_paths: " + quoted + "\n");
+        return prefix;
     }
 
     /**

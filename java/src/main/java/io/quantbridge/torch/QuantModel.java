@@ -90,6 +90,24 @@ public final class QuantModel implements AutoCloseable {
         return pth;
     }
 
+    /**
+     * Saves {@code quant_model.state_dict()} to {@code pth}, all or nothing: written in a staging
+     * directory beside it, then put in place. Without {@code overwrite} an existing file is never
+     * replaced, also one that another run wrote while this one was working.
+     *
+     * @throws QuantBridgeException if {@code pth} exists (or appeared) and overwrite is off, or the
+     *     write fails
+     */
+    public Path saveState(Path pth, boolean overwrite) throws QuantBridgeException {
+        Path dir = pth.toAbsolutePath().getParent();
+        String name = pth.getFileName().toString();
+        try (io.quantbridge.export.StagedOutput out = io.quantbridge.export.StagedOutput.open(dir, List.of(name), overwrite)) {
+            saveState(out.staged(name));
+            out.commit();
+        }
+        return pth;
+    }
+
     /** The differentiable quantization loss right now (see {@code get_quant_loss}). */
     public double quantLoss() throws QuantBridgeException {
         return ((Number) rt.call("quantbridge.torch:get_quant_loss", handle)).doubleValue();

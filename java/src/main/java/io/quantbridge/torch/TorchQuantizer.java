@@ -127,23 +127,27 @@ public final class TorchQuantizer {
         String paramName = name + "_quant_param.json";
         try (StagedOutput out = StagedOutput.open(outDir, List.of(onnxName, paramName, int8Name), overwrite);
              PyHandle fresh = newFloatModel()) {
-            progress.onEvent(new ProgressEvent("export", 0, 3, Map.of()));
-            Path pth = out.staged("quant_state.pth");
-            qm.saveState(pth);
-            Map<String, Object> exported = asMap(rt.call("quantbridge.torch:export_onnx",
-                    List.of(fresh, qm.config().toMap(), pth.toString(), out.dir().toString()),
-                    Map.of("name", name), null));
-            progress.onEvent(new ProgressEvent("export", 1, 3, Map.of()));
-            Path floatOnnx = out.staged(onnxName);
-            QuantParams params = QuantParams.fromLayerMaps("torch", QuantModel.asList(exported.get("layers")))
-                    .withModel(onnxName, OnnxModels.sha256(floatOnnx), qm.config().inputShape().orElse(null),
-                            List.of());
-            ParamFile.write(out.staged(paramName), params);
-            progress.onEvent(new ProgressEvent("export", 2, 3, Map.of()));
-            AtomicFiles.write(out.staged(int8Name), QdqBuilder.build(OnnxModels.load(floatOnnx), params).toByteArray());
-            out.commit();
-            progress.onEvent(new ProgressEvent("export", 3, 3, Map.of()));
-            return new TorchExport(out.target(onnxName), out.target(int8Name), out.target(paramName), params);
+            try {
+                progress.onEvent(new ProgressEvent("export", 0, 3, Map.of()));
+                Path pth = out.staged("quant_state.pth");
+                qm.saveState(pth);
+                Map<String, Object> exported = asMap(rt.call("quantbridge.torch:export_onnx",
+                        List.of(fresh, qm.config().toMap(), pth.toString(), out.dir().toString()),
+                        Map.of("name", name), null));
+                progress.onEvent(new ProgressEvent("export", 1, 3, Map.of()));
+                Path floatOnnx = out.staged(onnxName);
+                QuantParams params = QuantParams.fromLayerMaps("torch", QuantModel.asList(exported.get("layers")))
+                        .withModel(onnxName, OnnxModels.sha256(floatOnnx), qm.config().inputShape().orElse(null),
+                                List.of());
+                ParamFile.write(out.staged(paramName), params);
+                progress.onEvent(new ProgressEvent("export", 2, 3, Map.of()));
+                AtomicFiles.write(out.staged(int8Name), QdqBuilder.build(OnnxModels.load(floatOnnx), params).toByteArray());
+                out.commit();
+                progress.onEvent(new ProgressEvent("export", 3, 3, Map.of()));
+                return new TorchExport(out.target(onnxName), out.target(int8Name), out.target(paramName), params);
+            } catch (QuantBridgeException e) {
+                throw out.hidden(e);
+            }
         }
     }
 

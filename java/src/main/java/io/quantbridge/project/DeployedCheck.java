@@ -1,0 +1,105 @@
+package io.quantbridge.project;
+
+import io.quantbridge.QuantBridgeException;
+import io.quantbridge.onnx.FloatTensor;
+import io.quantbridge.onnx.OrtSessionRunner;
+import io.quantbridge.runtime.PyHandle;
+import io.quantbridge.runtime.PythonRuntime;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import jep.NDArray;
+
+/**
+ * The file that gets deployed, run on the user's batches: the INT8 QDQ ONNX in ONNX Runtime (Java)
+ * or the frozen {@code .pb} in a fresh graph, compared with the quantized model in Python (the
+ * share of inputs whose top-1 class agrees), and scored against the batches' labels when they
+ * carry them.
+ *
+ * @param file the deployed file
+ * @param runner what ran it
+ * @param inputs inputs compared
+ * @param agreement percent of inputs whose argmax agrees with the quantized model
+ * @param accuracy top-1 percent against the labels, or null when the batches carry none
+ */
+public record DeployedCheck(Path file, String runner, long inputs, double agreement, Double accuracy) {
+    /** Runs one batch through the deployed file and through the quantized model. */
+    @FunctionalInterface
+    interface Outputs {
+        /** {@code [deployed, quantized]} outputs for the batch {@code x}. */
+        FloatTensor[] run(NDArray<float[]> x) throws QuantBridgeException;
+    }
+
+    /** The line the command line prints. */
+    public String describe() {
+        String s = String.format(Locale.ROOT, "deployed %s (%s): agrees with the quantized model on %.2f%% of %d inputs",
+                file.getFileName(), runner, agreement, inputs);
+        return accuracy == null ? s : s + String.format(Locale.ROOT, "; top-1 %.2f%% against the batches' labels",
+                accuracy);
+    }
+
+    /** Runs {@code outputs} over every batch behind {@code batches} (a Python iterable). */
+    @SuppressWarnings("unchecked")
+    static DeployedCheck run(PythonRuntime rt, PyHandle batches, Path file, String runner, Outputs outputs)
+            throws QuantBridgeException {
+        List<?> list = (List<?>) rt.call("quantbridge._deployed:labelled_batches", batches);
+        long rows = 0;
+        long agree = 0;
+        long labelled = 0;
+        long correct = 0;
+        for (Object item : list) {
+            List<?> pair = (List<?>) item;
+            NDArray<float[]> x = (NDArray<float[]>) pair.get(0);
+            FloatTensor[] out = outputs.run(x);
+            long[] deployed = argmax(out[0]);
+            long[] quantized = argmax(out[1]);
+            for (int i = 0; i < deployed.length; i++) {
+                agree += deployed[i] == quantized[i] ? 1 : 0;
+            }
+            rows += deployed.length;
+            if (pair.get(1) instanceof NDArray<?> y && y.getData() instanceof long[] labels
+                    && labels.length == deployed.length) {
+                for (int i = 0; i < labels.length; i++) {
+                    correct += deployed[i] == labels[i] ? 1 : 0;
+                }
+                labelled += labels.length;
+            }
+        }
+        if (rows == 0) {
+            throw new QuantBridgeException("--data gave no batches to check the deployed " + file.getFileName()
+                    + " on; expected at least one batch");
+        }
+        return new DeployedCheck(file, runner, rows, 100.0 * agree / rows,
+                labelled == rows ? 100.0 * correct / labelled : null);
+    }
+
+    /** Row-wise argmax of the first output, read as {@code [rows, classes...]}. */
+    private static long[] argmax(FloatTensor t) {
+        long[] shape = t.shape();
+        int rows = shape.length == 0 ? 1 : (int) shape[0];
+        int width = rows == 0 ? 0 : t.data().length / rows;
+        long[] out = new long[rows];
+        for (int r = 0; r < rows; r++) {
+            int best = 0;
+            for (int c = 1; c < width; c++) {
+                if (t.data()[r * width + c] > t.data()[r * width + best]) {
+                    best = c;
+                }
+            }
+            out[r] = best;
+        }
+        return out;
+    }
+
+    /** Reads a numpy result as a tensor (the first output of a multi-output model). */
+    static FloatTensor tensor(Object value) {
+        Object v = value instanceof List<?> l ? l.get(0) : value;
+        NDArray<?> a = (NDArray<?>) v;
+        return FloatTensor.of((float[]) a.getData(), a.getDimensions());
+    }
+
+    /** ONNX Runtime (Java) on the file, the model's single input. */
+    static FloatTensor ort(OrtSessionRunner ort, NDArray<float[]> x) throws QuantBridgeException {
+        return ort.run(x.getData(), FloatTensor.of(x.getData(), x.getDimensions()).shape());
+    }
+}
