@@ -113,7 +113,7 @@ tar -C "$PREFIX" -c --exclude='./lib/python3.10/site-packages/*' --exclude='test
 grep -rlI --null -F "$PREFIX" "$ROOT/usr/local/bin" "$ROOT/usr/local/lib" \
   | xargs -0 -r sed -i "s#$PREFIX#/usr/local#g"
 chroot "$ROOT" /sbin/ldconfig
-PIP_ROOT_USER_ACTION=ignore chroot "$ROOT" /usr/local/bin/python3.10 -m ensurepip --default-pip >/dev/null
+chroot "$ROOT" /usr/local/bin/python3.10 -m ensurepip --default-pip >/dev/null
 chroot "$ROOT" /usr/local/bin/python3.10 - <<'PY' || die "the copied CPython does not work inside bookworm" 4
 import ssl, ctypes, sqlite3, bz2, lzma, readline, curses, uuid, zlib, pyexpat, hashlib, decimal, venv
 import os, sysconfig

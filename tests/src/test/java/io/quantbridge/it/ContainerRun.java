@@ -4,11 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.command.InspectContainerResponse;
+import com.github.dockerjava.api.model.AccessMode;
+import com.github.dockerjava.api.model.Bind;
+import com.github.dockerjava.api.model.Volume;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.testcontainers.containers.BindMode;
 import org.testcontainers.containers.GenericContainer;
 import org.testcontainers.containers.output.OutputFrame.OutputType;
 import org.testcontainers.containers.startupcheck.StartupCheckStrategy;
@@ -77,10 +79,10 @@ final class ContainerRun {
             if (!command.isEmpty()) {
                 c.withCommand(command.toArray(String[]::new));
             }
-            if (work != null) {
-                c.withFileSystemBind(work.toString(), "/work", BindMode.READ_WRITE);
-            }
             c.withCreateContainerCmdModifier(cmd -> {
+                if (work != null) { // set here: withFileSystemBind first probes mounting with an image from a registry
+                    cmd.getHostConfig().withBinds(new Bind(work.toString(), new Volume("/work"), AccessMode.rw));
+                }
                 if (entrypoint != null) {
                     cmd.withEntrypoint(entrypoint);
                 }
