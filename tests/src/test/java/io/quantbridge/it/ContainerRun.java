@@ -6,6 +6,7 @@ import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.model.AccessMode;
 import com.github.dockerjava.api.model.Bind;
+import com.github.dockerjava.api.model.HealthCheck;
 import com.github.dockerjava.api.model.Volume;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -80,6 +81,7 @@ final class ContainerRun {
                 c.withCommand(command.toArray(String[]::new));
             }
             c.withCreateContainerCmdModifier(cmd -> {
+                cmd.withHealthcheck(new HealthCheck().withTest(List.of("NONE"))); // one-shot: no doctor every 5 min
                 if (work != null) { // set here: withFileSystemBind first probes mounting with an image from a registry
                     cmd.getHostConfig().withBinds(new Bind(work.toString(), new Volume("/work"), AccessMode.rw));
                 }
