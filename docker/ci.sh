@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The CI step before the tests: a Docker engine (docker/engine.sh), then the image
+# (docker/build.sh: on the official base when it can be pulled, else on the local one).
+#
+# Exit 0: quantbridge:latest is built, and the container tests must run.
+# Exit 4: no engine can be had on this machine; the container tests skip and say so.
+# Other:  the engine or the build failed.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+"$HERE/engine.sh" || exit $?
+
+# The CA bundle this machine's package clients trust (a TLS-inspecting proxy's CA is in it).
+ca=""
+for f in "${QUANTBRIDGE_EXTRA_CA:-}" "${PIP_CERT:-}" "${SSL_CERT_FILE:-}" "${REQUESTS_CA_BUNDLE:-}"; do
+  if [ -n "$f" ] && [ -r "$f" ] && grep -q 'BEGIN CERTIFICATE' "$f"; then ca="$f"; break; fi
+done
+
+start=$(date +%s)
+"$HERE/build.sh" --tag quantbridge:latest ${ca:+--extra-ca "$ca"} >/dev/null
+printf 'ci: image quantbridge:latest ready in %d s\n' "$(( $(date +%s) - start ))" >&2
