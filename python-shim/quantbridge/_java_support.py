@@ -48,7 +48,9 @@ def as_float32(array):
 
 
 def call_user(target, args=None, kwargs=None, phase="train"):
-    """Call the user's ``package.module:function``; pass ``progress=`` if it takes one.
+    """Call the user's ``package.module:function``; pass ``progress=`` if it takes one, and
+    ``rank=`` and ``world_size=`` (of the torch.distributed process group; 0 and 1 without one)
+    if it names them.
 
     ``progress`` is a :class:`quantbridge.progress.Reporter` for ``phase``: the user calls
     ``progress(step, total, loss=...)`` and Java's progress bar follows.
@@ -70,7 +72,20 @@ def call_user(target, args=None, kwargs=None, phase="train"):
     takes_progress = "progress" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
     if takes_progress and "progress" not in kwargs:
         kwargs["progress"] = Reporter(phase)
+    for name, value in zip(("rank", "world_size"), _rank_and_world()):
+        if name in params and name not in kwargs:
+            kwargs[name] = value
     return fn(*(args or []), **kwargs)
+
+
+def _rank_and_world():
+    """``(rank, world_size)`` of the torch.distributed process group, ``(0, 1)`` without one."""
+    import sys
+
+    dist = sys.modules.get("torch.distributed")
+    if dist is not None and dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
 
 
 class Held:
