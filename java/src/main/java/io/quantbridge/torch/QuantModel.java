@@ -59,11 +59,12 @@ public final class QuantModel implements AutoCloseable {
 
     /**
      * Retraining: calls the user's {@code trainFunction(quant_model, **kwargs)} (with
-     * {@code progress=} when it accepts one) and returns what it returns.
+     * {@code progress=} when it accepts one) and returns what it returns. Under a torch.distributed
+     * process group of several ranks the model arrives wrapped in {@code DistributedDataParallel}.
      */
     public Object train(String trainFunction, Map<String, Object> kwargs, ProgressListener listener)
             throws QuantBridgeException {
-        return rt.call("quantbridge._java_support:call_user", List.of(trainFunction, List.of(handle), kwargs, "train"),
+        return rt.call("quantbridge.torch._distributed:call_train", List.of(trainFunction, handle, kwargs),
                 Map.of(), listener);
     }
 
