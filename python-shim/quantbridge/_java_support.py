@@ -55,11 +55,13 @@ def load_torch_state(module, path, trust_pickle=False):
 
 
 def call_train(target, quant_model, kwargs=None):
-    """The user's ``target(quant_model, **kwargs)`` (see :func:`call_user`), then the check that the
-    quant model is still quantized as its config says and finite; returns what the function returned."""
+    """The user's ``target(quant_model, **kwargs)`` (see :func:`call_user`; wrapped in
+    ``DistributedDataParallel`` when several ranks train together), then the check that the quant
+    model is still quantized as its config says and finite; returns what the function returned."""
     from quantbridge.torch import check_quant_model
+    from quantbridge.torch._distributed import wrap_for_training
 
-    returned = call_user(target, [quant_model], kwargs, "train")
+    returned = call_user(target, [wrap_for_training(quant_model)], kwargs, "train")
     check_quant_model(quant_model, f"training function {target}")
     return returned
 
@@ -72,7 +74,9 @@ def as_float32(array):
 
 
 def call_user(target, args=None, kwargs=None, phase="train"):
-    """Call the user's ``package.module:function``; pass ``progress=`` if it takes one.
+    """Call the user's ``package.module:function``; pass ``progress=`` if it takes one, and
+    ``rank=`` and ``world_size=`` (of the torch.distributed process group; 0 and 1 without one)
+    if it names them.
 
     ``progress`` is a :class:`quantbridge.progress.Reporter` for ``phase``: the user calls
     ``progress(step, total, loss=...)`` and Java's progress bar follows.
@@ -94,6 +98,9 @@ def call_user(target, args=None, kwargs=None, phase="train"):
     takes_progress = "progress" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
     if takes_progress and "progress" not in kwargs:
         kwargs["progress"] = Reporter(phase)
+    for name, value in zip(("rank", "world_size"), _rank_and_world()):
+        if name in params and name not in kwargs:
+            kwargs[name] = value
     try:
         return fn(*(args or []), **kwargs)
     except SystemExit as exc:
@@ -103,6 +110,16 @@ def call_user(target, args=None, kwargs=None, phase="train"):
         msg = (f"{role} function {target} called sys.exit({exc.code!r}); the embedded interpreter cannot exit, "
                f"so the call was stopped instead (raise an exception to report an error)")
         raise UserExit(msg) from None
+
+
+def _rank_and_world():
+    """``(rank, world_size)`` of the torch.distributed process group, ``(0, 1)`` without one."""
+    import sys
+
+    dist = sys.modules.get("torch.distributed")
+    if dist is not None and dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
 
 
 class Held:

@@ -10,7 +10,7 @@ Conventions (the same as ONNX QuantizeLinear/DequantizeLinear):
 import numpy as np
 
 __all__ = ["ACT_QMIN", "ACT_QMAX", "W_QMIN", "W_QMAX", "activation_qparams", "weight_qparams",
-           "fake_quant", "HistogramObserver", "choose_range", "sqnr_db"]
+           "fake_quant", "HistogramObserver", "rebin", "merge_histograms", "choose_range", "sqnr_db"]
 
 ACT_QMIN, ACT_QMAX = 0, 255
 W_QMIN, W_QMAX = -127, 127
@@ -80,12 +80,8 @@ class HistogramObserver:
             if self.hi == self.lo:
                 self.hi = self.lo + 1e-6
         elif lo < self.lo or hi > self.hi:
-            # Re-bin by overlap: the old histogram's cumulative counts, linear inside each old
-            # bin, read at the new bin edges (no drift when the range grows many times).
             new_lo, new_hi = min(lo, self.lo), max(hi, self.hi)
-            old_edges = np.linspace(self.lo, self.hi, self.bins + 1)
-            cdf = np.concatenate([[0.0], np.cumsum(self.counts)])
-            self.counts = np.diff(np.interp(np.linspace(new_lo, new_hi, self.bins + 1), old_edges, cdf))
+            self.counts = rebin(self, new_lo, new_hi)
             self.lo, self.hi = new_lo, new_hi
         counts, _ = np.histogram(values, bins=self.bins, range=(self.lo, self.hi))
         self.counts += counts
@@ -123,6 +119,44 @@ class HistogramObserver:
             if best_err is None or err < best_err:
                 best, best_err = (lo, hi), err
         return best
+
+
+def rebin(histogram, lo, hi):
+    """``histogram``'s counts spread over its ``bins`` bins of [lo, hi] by overlap (float64).
+
+    The old histogram's cumulative counts, linear inside each old bin, read at the new bin edges:
+    no drift when a range grows many times. [lo, hi] must contain the histogram's range.
+    """
+    bins = histogram.bins
+    if histogram.lo is None:
+        return np.zeros(bins, dtype=np.float64)
+    if histogram.lo == lo and histogram.hi == hi:
+        return np.asarray(histogram.counts, dtype=np.float64).copy()
+    old_edges = np.linspace(histogram.lo, histogram.hi, bins + 1)
+    cdf = np.concatenate([[0.0], np.cumsum(histogram.counts)])
+    return np.diff(np.interp(np.linspace(lo, hi, bins + 1), old_edges, cdf))
+
+
+def merge_histograms(histograms):
+    """One :class:`HistogramObserver` with the counts of all ``histograms`` (None entries and empty
+    ones are skipped): the range is the union of theirs, each is re-binned onto it by overlap
+    (:func:`rebin`) and the counts are summed in the given order, so the same list gives the same
+    bits in every process. Returns None when none saw data; raises ValueError for unequal sizes.
+    """
+    seen = [h for h in histograms if h is not None and h.lo is not None]
+    if not seen:
+        return None
+    bins = seen[0].bins
+    if any(h.bins != bins for h in seen):
+        msg = f"cannot merge histograms of different sizes {sorted({h.bins for h in seen})}; expected {bins} bins each"
+        raise ValueError(msg)
+    merged = HistogramObserver(bins)
+    merged.lo, merged.hi = min(h.lo for h in seen), max(h.hi for h in seen)
+    counts = np.zeros(bins, dtype=np.float64)
+    for h in seen:
+        counts += rebin(h, merged.lo, merged.hi)
+    merged.counts = counts
+    return merged
 
 
 def choose_range(method, running_min, running_max, histogram=None, percentile=99.99):

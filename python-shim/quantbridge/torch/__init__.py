@@ -41,7 +41,7 @@ from quantbridge.common import config as qconfig
 from quantbridge.common import paramfile
 from quantbridge.common import batches as qbatches
 from quantbridge.errors import DivergedError, ModelError
-from quantbridge.torch import _batches, _config, _export, _layers, _state
+from quantbridge.torch import _batches, _config, _distributed, _export, _layers, _state
 from quantbridge.torch._modules import ActivationFakeQuantize, WeightFakeQuantize, cached_weights
 
 __all__ = ["generate_config_file", "optimize_model", "get_quant_loss", "set_calibrate_state",
@@ -136,9 +136,15 @@ def set_calibrate_state(quant_model, calibrate_mode):
     quantizer that is calibrating and saw data takes the range of the configured method, then
     quantization is switched on. False is idempotent: a quantizer that is not calibrating keeps
     its parameters (calibrated or learned in QAT) and only has quantization switched on.
-    Weights stay fake-quantized throughout.
+    Weights stay fake-quantized throughout. Under a ``torch.distributed`` process group of several
+    ranks, False first merges the statistics of every calibrating observer across the ranks (a
+    collective: every rank calls it), so every rank ends with the same scales, those of the union
+    of the ranks' batches (``quantbridge.torch._distributed``).
     """
-    for quantizer in _activation_quantizers(quant_model):
+    quantizers = _activation_quantizers(quant_model)
+    if not calibrate_mode:
+        _distributed.sync_observers(quant_model)     # under a process group: merge every rank's statistics
+    for quantizer in quantizers:
         if calibrate_mode:
             quantizer.reset_observer()
             quantizer.enable_observer().disable_fake_quant()
@@ -151,10 +157,12 @@ def calibrate(quant_model, batches, max_batches=None):
 
     Runs ``set_calibrate_state(True)``, eval-mode ``no_grad`` forward passes (at most
     ``max_batches``), then ``set_calibrate_state(False)``; reports ``progress`` events for
-    phase ``calibrate``. The training mode is restored afterwards.
+    phase ``calibrate``. The training mode is restored afterwards. Under a ``torch.distributed``
+    process group every rank calls it on its own batches (a rank may have none) and all end with
+    the scales of the union; the count returned is this rank's.
 
     Raises DataError for a batch that is None, empty, not numeric, of another float dtype than the
-    model's weights or holding NaN/Inf (naming the batch), or when there are no batches;
+    model's weights or holding NaN/Inf (naming the batch), or when no rank had batches;
     DivergedError if the ranges come out NaN/Inf. On any failure the quantizers keep their
     earlier parameters.
     """
@@ -182,7 +190,7 @@ def calibrate(quant_model, batches, max_batches=None):
         set_calibrate_state(quant_model, False)
         quant_model.train(was_training)
     try:
-        if count == 0:
+        if _distributed.total(count) == 0:      # under a process group: a rank may have no share
             raise qbatches.no_batches(source)
         _state.check_finite(quant_model.state_dict(), f"calibration over {source}", DivergedError, model=quant_model,
                             hint="the model's values overflowed on these batches; the earlier parameters are kept")

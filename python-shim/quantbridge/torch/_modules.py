@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from quantbridge.common import qparams
+from quantbridge.torch import _distributed
 
 __all__ = ["ActivationFakeQuantize", "WeightFakeQuantize", "fake_quant_per_tensor", "fake_quant_per_channel",
            "cached_weights"]
@@ -244,9 +245,12 @@ class ActivationFakeQuantize(nn.Module):
     @torch.no_grad()
     def _init_from(self, x):
         lo, hi = torch.aminmax(x.detach())
-        self.min_val.fill_(float(lo))
-        self.max_val.fill_(float(hi))
-        self.set_qparams(*qparams.activation_qparams(float(lo), float(hi), self.quant_min, self.quant_max))
+        if self.training and torch.is_grad_enabled():
+            lo, hi = _distributed.reduce_range(lo, hi)     # under DDP: over every rank's first batch
+        lo, hi = float(lo), float(hi)
+        self.min_val.fill_(lo)
+        self.max_val.fill_(hi)
+        self.set_qparams(*qparams.activation_qparams(lo, hi, self.quant_min, self.quant_max))
 
     # -- forward ---------------------------------------------------------------------------
     def forward(self, x):

@@ -22,17 +22,25 @@ def splits():
     return _cache["data"]
 
 
-def calibration_batches(batch_size=32, num_batches=8):
-    """A generator of ``num_batches`` ``(images, labels)`` batches from the training split."""
+def calibration_batches(batch_size=32, num_batches=8, rank=0, world_size=1):
+    """A generator of ``(images, labels)`` batches from the training split: ``num_batches`` in all,
+    of which this rank takes every ``world_size``-th, starting at batch ``rank`` (QuantBridge passes
+    ``rank`` and ``world_size`` in a distributed job)."""
     x, y, _, _ = splits()
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(SEED))
-    for i in range(num_batches):
+    for i in range(rank, num_batches, world_size):
         index = order[i * batch_size:(i + 1) * batch_size]
         yield x[index], y[index]
 
 
-def train_loader(batch_size=32, seed=SEED):
-    """A shuffled DataLoader over the training split."""
+def train_loader(batch_size=32, seed=SEED, rank=0, world_size=1):
+    """A shuffled DataLoader over the training split; with ``world_size`` > 1, over this rank's
+    share (a ``DistributedSampler``: call ``loader.sampler.set_epoch(epoch)`` every epoch)."""
     x, y, _, _ = splits()
-    return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=batch_size, shuffle=True,
+    dataset = torch.utils.data.TensorDataset(x, y)
+    if world_size > 1:
+        sampler = torch.utils.data.distributed.DistributedSampler(dataset, num_replicas=world_size, rank=rank,
+                                                                  shuffle=True, seed=seed)
+        return torch.utils.data.DataLoader(dataset, batch_size=batch_size, sampler=sampler)
+    return torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True,
                                        generator=torch.Generator().manual_seed(seed))

@@ -6,16 +6,20 @@ import torch.nn.functional as F
 from digitsnet import data, model as model_lib
 
 
-def train(model, epochs=1, lr=1e-3, progress=None):
+def train(model, epochs=1, lr=1e-3, progress=None, rank=0, world_size=1):
     """Adam over ``model.parameters()``; ``progress(step, total, loss=...)`` after each step.
 
+    In a distributed job (QuantBridge passes ``rank`` and ``world_size``, and ``model`` is wrapped
+    in ``DistributedDataParallel``) each rank trains on its share of the data.
     Returns ``{"loss": mean loss of the last epoch, "steps": steps}``.
     """
-    loader = data.train_loader()
+    loader = data.train_loader(rank=rank, world_size=world_size)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     total, step = epochs * len(loader), 0
     model.train()
-    for _ in range(epochs):
+    for epoch in range(epochs):
+        if hasattr(loader.sampler, "set_epoch"):
+            loader.sampler.set_epoch(epoch)
         losses = []
         for x, y in loader:
             loss = F.cross_entropy(model(x), y)

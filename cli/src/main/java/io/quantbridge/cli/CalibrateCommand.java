@@ -62,10 +62,16 @@ final class CalibrateCommand implements Callable<Integer> {
     @Mixin
     VendorNamesOption vendorNames;
 
+    @Mixin
+    DistributedOptions distributed;
+
     @Override
     public Integer call() throws Exception {
         DataArgOption.checkBatches(batches);
         QuantConfigOption.Loaded c = config.load(project);
+        if (distributed.launches()) {
+            return distributed.launch(spec, c.framework());
+        }
         Path target = out != null ? out : Path.of(c.framework() == Framework.TORCH ? "quant.pth" : "quant.ckpt");
         Workflow.Calibrate request = new Workflow.Calibrate(data, dataArgs.parse(), batches,
                 floatWeightOptions.resolve(c.framework()), target, force, eval,

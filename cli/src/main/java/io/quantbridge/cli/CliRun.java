@@ -2,6 +2,7 @@ package io.quantbridge.cli;
 
 import io.quantbridge.QuantBridgeException;
 import io.quantbridge.config.Framework;
+import io.quantbridge.dist.Ranks;
 import io.quantbridge.project.ProjectSpec;
 import io.quantbridge.project.StepResult;
 import io.quantbridge.project.Workflow;
@@ -42,7 +43,12 @@ final class CliRun {
             if (vendorNames != null) {
                 vendorNames.check(rt, outputs);
             }
-            return step.run(Workflow.open(rt, project, progress), rt);
+            Ranks.init(rt);                  // a rank of a distributed job: join the process group
+            try {
+                return step.run(Workflow.open(rt, project, Ranks.progress(progress)), rt);
+            } finally {
+                Ranks.shutdown(rt);
+            }
         }
     }
 

@@ -72,9 +72,15 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin
     VendorNamesOption vendorNames;
 
+    @Mixin
+    DistributedOptions distributed;
+
     @Override
     public Integer call() throws Exception {
         QuantConfigOption.Loaded c = config.load(project);
+        if (distributed.launches()) {
+            return distributed.launch(spec, c.framework());
+        }
         Framework fw = c.framework();
         Path floatWeights = CliRun.floatWeights(fw, weights, checkpoint);
         if (from != null && floatWeights != null) {

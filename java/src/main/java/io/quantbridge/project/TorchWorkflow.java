@@ -7,6 +7,7 @@ import io.quantbridge.QuantBridgeException;
 import io.quantbridge.config.Framework;
 import io.quantbridge.config.InputShape;
 import io.quantbridge.config.QuantConfig;
+import io.quantbridge.dist.Ranks;
 import io.quantbridge.runtime.ProgressListener;
 import io.quantbridge.runtime.PyHandle;
 import io.quantbridge.runtime.PythonRuntime;
@@ -67,9 +68,13 @@ final class TorchWorkflow implements Workflow {
                     n = qm.calibrate(batches, r.batches(), progress);
                 }
                 Double quantAcc = evaluate(qm.handle(), r.evalFunction());
-                qm.saveState(r.out(), r.force());
-                List<Path> files = new ArrayList<>(List.of(r.out()));
-                files.addAll(report(qm, config, r.report(), r.force(), "calibrated", floatAcc, quantAcc));
+                List<Path> files = new ArrayList<>();
+                Ranks.barrier(rt);           // several ranks: every one finished before rank 0 writes
+                if (Ranks.writes()) {
+                    qm.saveState(r.out(), r.force());
+                    files.add(r.out());
+                    files.addAll(report(qm, config, r.report(), r.force(), "calibrated", floatAcc, quantAcc));
+                }
                 return new StepResult(files, n, null, floatAcc, quantAcc, Workflow.quantizedLayers(config),
                         config.layers().size());
             }
@@ -99,9 +104,13 @@ final class TorchWorkflow implements Workflow {
                 }
                 Object returned = qm.train(r.trainFunction(), r.trainArgs(), progress);
                 Double quantAcc = evaluate(qm.handle(), r.evalFunction());
-                qm.saveState(r.out(), r.force());
-                List<Path> files = new ArrayList<>(List.of(r.out()));
-                files.addAll(report(qm, config, r.report(), r.force(), "trained", null, quantAcc));
+                List<Path> files = new ArrayList<>();
+                Ranks.barrier(rt);
+                if (Ranks.writes()) {
+                    qm.saveState(r.out(), r.force());
+                    files.add(r.out());
+                    files.addAll(report(qm, config, r.report(), r.force(), "trained", null, quantAcc));
+                }
                 return new StepResult(files, -1, returned, null, quantAcc, Workflow.quantizedLayers(config),
                         config.layers().size());
             }

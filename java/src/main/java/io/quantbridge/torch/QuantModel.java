@@ -60,7 +60,9 @@ public final class QuantModel implements AutoCloseable {
     /**
      * Retraining: calls the user's {@code trainFunction(quant_model, **kwargs)} (with
      * {@code progress=} when it accepts one) and returns what it returns, once the model is checked:
-     * every layer the config quantizes is still quantized and no weight or scale is NaN/Inf.
+     * every layer the config quantizes is still quantized and no weight or scale is NaN/Inf. Under a
+     * torch.distributed process group of several ranks the model arrives wrapped in
+     * {@code DistributedDataParallel}.
      *
      * @throws QuantBridgeException a {@code ModelError} if the function replaced or removed a quantized
      *     layer, a {@code DivergedError} if training left NaN/Inf, or the function's own error
