@@ -11,7 +11,7 @@ import itertools
 import os
 import sys
 
-from quantbridge.errors import CheckpointError, QuantBridgeError
+from quantbridge.errors import CheckpointError, DataError
 
 __all__ = ["check_target", "limited_batches", "load_float_weights", "load_quant_state", "tf_graph_info"]
 
@@ -75,22 +75,23 @@ def limited_batches(target, kwargs=None, limit=0):
     except TypeError:
         msg = (f"data function {target} returned {type(batches).__name__}; expected an iterable of batches "
                f"(a list, a generator or a DataLoader of tensors, arrays or (inputs, targets) pairs)")
-        raise QuantBridgeError(msg) from None
+        raise DataError(msg) from None
     try:
         n = len(batches)
     except TypeError:
         n = None
     limit = int(limit or 0)
     if limit > 0:
-        return _Sized(itertools.islice(batches, limit), limit if n is None else min(n, limit))
-    return _Sized(batches, n)
+        return _Sized(itertools.islice(batches, limit), limit if n is None else min(n, limit), target)
+    return _Sized(batches, n, target)
 
 
 class _Sized:
-    """An iterable kept in Python, with a length when one is known (so progress bars have a total)."""
+    """An iterable kept in Python, with a length when one is known (so progress bars have a total),
+    and the data function it came from (``source``, for error messages)."""
 
-    def __init__(self, iterable, n):
-        self.iterable, self.n = iterable, n
+    def __init__(self, iterable, n, source=None):
+        self.iterable, self.n, self.source = iterable, n, source
 
     def __iter__(self):
         return iter(self.iterable)
@@ -143,13 +144,13 @@ def tf_graph_info(builder, kwargs=None):
     """What the user's graph builder returns (its dict of tensor names), from a throwaway graph."""
     import tensorflow as tf
 
-    from quantbridge._tf_support import _resolve
+    from quantbridge._tf_support import _resolve, builder_info
 
     tf.compat.v1.disable_v2_behavior()
     with tf.Graph().as_default():
-        info = _resolve(builder)(**dict(kwargs or {}))
-    if not isinstance(info, dict):
+        info = builder_info(_resolve(builder)(**dict(kwargs or {})))
+    if "builder_result" in info:
         return None
     return {str(k): (v.name if hasattr(v, "name") else v) for k, v in info.items()
-            if isinstance(v, (str, list, tuple)) or hasattr(v, "name")}
+            if k != "keras_model" and (isinstance(v, (str, list, tuple)) or hasattr(v, "name"))}
 

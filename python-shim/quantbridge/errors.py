@@ -1,6 +1,6 @@
 """The shim's typed errors. Every error names what is wrong and what was expected."""
 
-__all__ = ["QuantBridgeError", "ConfigError", "ModelError", "PathError", "CheckpointError", "UserExit"]
+__all__ = ["QuantBridgeError", "ConfigError", "ModelError", "PathError", "CheckpointError", "DataError", "UserExit"]
 
 
 class QuantBridgeError(Exception):
@@ -21,6 +21,10 @@ class PathError(QuantBridgeError, ValueError):
 
 class CheckpointError(QuantBridgeError, ValueError):
     """A checkpoint (.pth or TensorFlow ckpt) does not fit the model and config."""
+
+
+class DataError(QuantBridgeError, ValueError):
+    """A data function returned something that is not usable batches (None, empty, wrong shape or dtype)."""
 
 
 class UserExit(QuantBridgeError):

@@ -88,6 +88,7 @@ public final class Main {
     }
 
     private static boolean isInputError(PythonException p) {
-        return p.isType("ConfigError") || p.isType("PathError") || p.isType("ModelError") || p.isType("CheckpointError");
+        return p.isType("ConfigError") || p.isType("PathError") || p.isType("ModelError") || p.isType("CheckpointError")
+                || p.isType("DataError");
     }
 }
