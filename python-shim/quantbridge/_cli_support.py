@@ -159,13 +159,13 @@ def tf_graph_info(builder, kwargs=None):
     """What the user's graph builder returns (its dict of tensor names), from a throwaway graph."""
     import tensorflow as tf
 
-    from quantbridge._tf_support import _resolve
+    from quantbridge._tf_support import _resolve, builder_info
 
     tf.compat.v1.disable_v2_behavior()
     with tf.Graph().as_default():
-        info = _resolve(builder)(**dict(kwargs or {}))
-    if not isinstance(info, dict):
+        info = builder_info(_resolve(builder)(**dict(kwargs or {})))
+    if "builder_result" in info:
         return None
     return {str(k): (v.name if hasattr(v, "name") else v) for k, v in info.items()
-            if isinstance(v, (str, list, tuple)) or hasattr(v, "name")}
+            if k != "keras_model" and (isinstance(v, (str, list, tuple)) or hasattr(v, "name"))}
 

@@ -7,12 +7,13 @@ over the user's batches, prediction and checkpoints. Usable from plain Python to
 """
 
 import importlib
+import warnings
 
 import numpy as np
 
 from quantbridge import progress as qb_progress
 
-__all__ = ["GraphSession", "open_session"]
+__all__ = ["GraphSession", "open_session", "builder_info"]
 
 
 def _resolve(target):
@@ -23,11 +24,36 @@ def _resolve(target):
     return fn
 
 
+def _is_keras_model(obj):
+    return all(hasattr(obj, attr) for attr in ("inputs", "outputs", "layers", "updates"))
+
+
+def builder_info(result):
+    """The ``info`` dict of what a graph builder returned: its dict itself, or for a
+    ``tf.keras.Model`` (built in the graph) ``input`` / ``output`` (names of its first input and
+    output tensors; ``outputs`` lists them all), ``training`` (Keras' learning-phase placeholder),
+    ``updates`` (the BatchNormalization update ops) and ``keras_model`` (the model object)."""
+    if isinstance(result, dict):
+        return dict(result)
+    if _is_keras_model(result):
+        import tensorflow as tf
+
+        outputs = [t.name for t in result.outputs]
+        with warnings.catch_warnings():     # Model.updates is deprecated (for eager code), still right here
+            warnings.simplefilter("ignore")
+            updates = [getattr(u, "op", u).name for u in result.updates]
+        return {"input": result.inputs[0].name, "output": outputs[0], "outputs": outputs,
+                "training": tf.keras.backend.learning_phase().name,
+                "updates": updates, "keras_model": result}
+    return {"builder_result": result}
+
+
 class GraphSession:
     """One graph built by ``builder`` (``package.module:function``) and a session over it.
 
-    ``info`` is what the builder returned (a dict of tensor names is the convention; the
-    flag placeholders' names are added under ``quant_flag`` and ``is_train_flag``).
+    ``info`` is what the builder returned (a dict of tensor names is the convention; a
+    ``tf.keras.Model`` becomes such a dict, see :func:`builder_info`; the flag placeholders'
+    names are added under ``quant_flag`` and ``is_train_flag``).
     """
 
     def __init__(self, builder, kwargs=None):
@@ -36,8 +62,7 @@ class GraphSession:
         tf.compat.v1.disable_v2_behavior()
         self.graph = tf.Graph()
         with self.graph.as_default():
-            info = _resolve(builder)(**dict(kwargs or {}))
-        self.info = dict(info) if isinstance(info, dict) else {"builder_result": info}
+            self.info = builder_info(_resolve(builder)(**dict(kwargs or {})))
         self.sess = tf.compat.v1.Session(graph=self.graph)
         self.quant_flag = None
         self.is_train_flag = None
@@ -80,25 +105,34 @@ class GraphSession:
 
     def restore_float(self, ckpt):
         """Restore the ORIGINAL float checkpoint (the rewrite's range variables stay as initialised).
-
-        A restored variable holding NaN/Inf is refused (CheckpointError naming it)."""
+        A checkpoint that cannot be read or does not fit, or a restored variable holding NaN/Inf,
+        raises one :class:`CheckpointError` naming it."""
         from quantbridge.errors import CheckpointError
-        from quantbridge.tf import float_saver
+        from quantbridge.tf import _checkpoint, float_saver
         from quantbridge.tf._rewrite import state_of
 
         with self.graph.as_default():
-            float_saver(self.sess).restore(self.sess, str(ckpt))
+            _checkpoint.restore(self.sess, float_saver(self.sess), state_of(self.sess).original_vars, ckpt,
+                                "float checkpoint")
         self._check_finite(list(state_of(self.sess).original_vars), f"float checkpoint {str(ckpt)!r}", CheckpointError,
                            "the checkpoint was saved from a diverged or damaged model")
 
     def restore(self, ckpt):
-        """Restore every variable (a checkpoint saved by :meth:`save` after a rewrite); NaN/Inf is refused."""
+        """Restore every variable (a checkpoint saved by :meth:`save` after a rewrite), checked
+        first: readable, this graph's variables, and the ranges of every quantized layer; NaN/Inf
+        is refused (CheckpointError naming it)."""
         import tensorflow as tf
 
         from quantbridge.errors import CheckpointError
+        from quantbridge.tf import _checkpoint
+        from quantbridge.tf._rewrite import is_rewritten, state_of
 
         with self.graph.as_default():
-            tf.compat.v1.train.Saver().restore(self.sess, str(ckpt))
+            if is_rewritten(self.graph):
+                reader = _checkpoint.open_reader(ckpt)
+                _checkpoint.check_ranges(reader, [layer.name for layer in state_of(self.graph).quantized], ckpt)
+            variables = tf.compat.v1.global_variables()
+            _checkpoint.restore(self.sess, tf.compat.v1.train.Saver(var_list=variables), variables, ckpt)
         self._check_finite(None, f"checkpoint {str(ckpt)!r}", CheckpointError,
                            "the checkpoint was saved from a diverged or damaged model")
 
@@ -132,26 +166,44 @@ class GraphSession:
             return {}
         return {self.quant_flag: 1 if quantized else 0, self.is_train_flag: bool(training)}
 
-    def calibrate(self, batches, input_name, output_names, max_batches=None):
+    def calibrate(self, batches, input_name, output_names, max_batches=None, source=None):
         """The vendor's no-training path: calibration mode on, forward passes with quant_flag=1,
-        calibration mode off. ``batches``: arrays, or (inputs, ...) pairs."""
+        calibration mode off. ``batches``: arrays, or (inputs, ...) pairs, each checked against
+        the input tensor (``common.batches.check_batch``) before it runs; ``source`` names the
+        data function in those errors. Returns the number of batches run."""
+        import itertools
+
+        from quantbridge.common.batches import check_batch, no_batches, source_of
+        from quantbridge.errors import DataError
         from quantbridge.tf import set_calibrate_state
 
-        batches = list(batches)
+        source = source_of(batches, f"data function {source}" if source else "the calibration batches")
+        try:
+            iter(batches)
+        except TypeError:
+            msg = (f"{source} returned {type(batches).__name__}; expected an iterable of batches "
+                   f"(a list or a generator of arrays or (inputs, ...) tuples)")
+            raise DataError(msg) from None
         if max_batches:
-            batches = batches[:int(max_batches)]
+            batches = itertools.islice(batches, int(max_batches))
+        batches = list(batches)
+        if not batches:
+            raise no_batches(source)
         x_t = self._tensor(input_name)
+        shape = None if x_t.shape.rank is None else [d for d in x_t.shape.as_list()]
+        dtype = x_t.dtype.base_dtype.as_numpy_dtype
         fetches = [self._tensor(n) for n in output_names]
+        inputs = [check_batch(batch, i, source, shape, dtype, x_t.name) for i, batch in enumerate(batches, 1)]
         set_calibrate_state(self.sess, True)
         try:
-            for i, batch in enumerate(batches, 1):
-                if isinstance(batch, (tuple, list)):
-                    batch = batch[0]
-                self.sess.run(fetches, feed_dict={**self.feed(True), x_t: np.asarray(batch, dtype=np.float32)})
-                qb_progress.emit("calibrate", i, len(batches))
-        finally:
-            set_calibrate_state(self.sess, False)
-        return len(batches)
+            for i, x in enumerate(inputs, 1):
+                self.sess.run(fetches, feed_dict={**self.feed(True), x_t: x})
+                qb_progress.emit("calibrate", i, len(inputs))
+        except BaseException:
+            _leave_calibration(self.sess)   # keep the original error: finalising would fail on missing ranges
+            raise
+        set_calibrate_state(self.sess, False)
+        return len(inputs)
 
     def predict(self, x, input_name, output_name, quantized=True):
         """Output ``output_name`` for input ``x`` (inference mode, quantized path unless told)."""
@@ -170,6 +222,15 @@ class GraphSession:
         if self.sess is not None:
             self.sess.close()
             self.sess = None
+
+
+def _leave_calibration(sess):
+    """Calibration mode off without finalising the ranges (after a failed calibration pass)."""
+    from quantbridge.tf._rewrite import state_of
+
+    state = state_of(sess)
+    sess.run(state.calib_off)
+    state.calibrating = False
 
 
 def open_session(builder, kwargs=None):

@@ -31,6 +31,7 @@ from tensorflow.core.protobuf import rewriter_config_pb2
 
 from quantbridge.common import config, finite, paramfile, paths, qparams
 from quantbridge.errors import CheckpointError, ModelError
+from quantbridge.tf import _checkpoint
 from quantbridge.tf import _graphdef as gdu
 from quantbridge.tf import _params
 from quantbridge.tf._graph import SCOPE, SUPPORTED, VARIABLE_OPS, graph_of, layer_ops, weight_layout
@@ -75,16 +76,7 @@ def _check_outputs(graph, output_name_list):
 
 
 def _open_checkpoint(ckpt_file):
-    if not isinstance(ckpt_file, (str, os.PathLike)) or not str(ckpt_file):
-        msg = f"ckpt_file must be a checkpoint path prefix (what Saver.save returned), got {ckpt_file!r}"
-        raise CheckpointError(msg)
-    try:
-        return tf.train.load_checkpoint(str(ckpt_file))
-    except Exception as exc:  # noqa: BLE001 - TF raises OpError, ValueError or RuntimeError here
-        text = str(getattr(exc, "message", exc)).strip().splitlines()
-        msg = (f"cannot read checkpoint {str(ckpt_file)!r}: {text[0] if text else type(exc).__name__}; expected "
-               f"the prefix Saver.save returned (e.g. 'dir/quant.ckpt') or a directory with a 'checkpoint' file")
-        raise CheckpointError(msg) from None
+    return _checkpoint.open_reader(ckpt_file, "checkpoint")
 
 
 def _check_checkpoint(reader, sub, quantized, ckpt_file):
@@ -110,12 +102,13 @@ def _check_checkpoint(reader, sub, quantized, ckpt_file):
     if wrong:
         msg = f"checkpoint {str(ckpt_file)!r} does not fit the graph: " + "; ".join(wrong[:10])
         raise CheckpointError(msg)
-    never = [layer for layer in quantized if not bool(reader.get_tensor(range_variable_names(layer)[2]))]
+    flags = _checkpoint.read_values(reader, [range_variable_names(layer)[2] for layer in quantized], ckpt_file)
+    never = [layer for layer in quantized if not bool(flags[range_variable_names(layer)[2]])]
     if never:
         msg = (f"checkpoint {str(ckpt_file)!r}: the activation range of {never} was never set: save after "
                f"calibration (set_calibrate_state(sess, False)) or after training steps with quant_flag > 0")
         raise CheckpointError(msg)
-    return {node.name: reader.get_tensor(node.name) for node in variables}
+    return _checkpoint.read_values(reader, [node.name for node in variables], ckpt_file)
 
 
 def _fold_batch_norm(gd, by_name, users, layer):
@@ -321,8 +314,10 @@ def generate_final_model(sess, config_file, output_name_list, ckpt_file, output_
     values = _check_checkpoint(reader, sub, quantized, ckpt_file)
     finite.check_finite(values.items(), f"ckpt_file {str(ckpt_file)!r}", CheckpointError, what="variable",
                         hint="the checkpoint was saved from a diverged or damaged model")
-    ranges = {layer: (float(reader.get_tensor(range_variable_names(layer)[0])),
-                      float(reader.get_tensor(range_variable_names(layer)[1]))) for layer in quantized}
+    bounds = _checkpoint.read_values(reader, [n for layer in quantized for n in range_variable_names(layer)[:2]],
+                                     ckpt_file)
+    ranges = {layer: (float(bounds[range_variable_names(layer)[0]]), float(bounds[range_variable_names(layer)[1]]))
+              for layer in quantized}
 
     frozen, flags = gdu.freeze(sub, values)
     frozen, _dead = gdu.resolve_switches(frozen, keep=outputs)

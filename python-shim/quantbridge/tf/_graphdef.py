@@ -93,26 +93,77 @@ def is_flag(node):
     return shape.unknown_rank or len(shape.dim) == 0
 
 
+_RESOURCE = tf.resource.as_datatype_enum
+# Ops that pass a tensor (a variable's resource handle included) through unchanged.
+_PASS_THROUGH = ("Identity", "Switch", "RefSwitch", "Enter", "RefEnter", "Exit", "RefExit", "Merge", "RefMerge",
+                 "NextIteration", "RefNextIteration")
+
+
+def _handle_sources(gd, handles):
+    """{node name: variable name} of every node that carries a variable's resource handle: the
+    ``VarHandleOp`` itself and the pass-through ops (``Switch`` of a v1 ``tf.cond``, as Keras
+    BatchNormalization reads its variables inside the learning-phase cond, ``Identity``,
+    ``Enter``) whose data input is such a handle."""
+    carried = {name: name for name in handles}
+    for node in topological_order(gd):
+        if node.op in _PASS_THROUGH and node.input and node.attr["T"].type == _RESOURCE:
+            source = carried.get(node_name(node.input[0]))
+            if source is not None:
+                carried[node.name] = source
+    return carried
+
+
+def _frozen_read(node, dtype):
+    """A read of a handle that became a Const: ``ReadVariableOp`` -> ``Identity``,
+    ``ResourceGather`` -> ``GatherV2`` (axis 0, as the resource op gathers); None otherwise."""
+    if node.op == "ReadVariableOp":
+        new = node_def_pb2.NodeDef(name=node.name, op="Identity", input=list(node.input))
+        new.attr["T"].type = dtype
+        return new, []
+    if node.op == "ResourceGather":
+        axis = const_node(f"{node.name}/quantbridge_axis", np.int32(0))
+        data = [text for text in node.input if not text.startswith("^")]
+        controls = [text for text in node.input if text.startswith("^")]
+        new = node_def_pb2.NodeDef(name=node.name, op="GatherV2", input=data[:2] + [axis.name] + controls)
+        new.attr["Tparams"].type = dtype
+        new.attr["Tindices"].CopyFrom(node.attr["Tindices"])
+        new.attr["Taxis"].type = tf.int32.as_datatype_enum
+        new.attr["batch_dims"].i = node.attr["batch_dims"].i
+        return new, [axis]
+    return None, []
+
+
 def freeze(gd, values, variable_ops=("VariableV2", "Variable")):
-    """Replace variables (and their ReadVariableOp reads) with Consts from ``values`` and the mode
-    flags (:func:`is_flag`: scalar bool placeholders, with or without a default) with the
-    constant False, i.e. inference: a ``placeholder_with_default(True, [])`` training flag is
-    exported as False too, never at its default. Bool placeholders of rank >= 1 are model inputs
-    and stay. Returns (GraphDef, [names of the flags folded])."""
+    """Replace variables with Consts from ``values`` and the mode flags (:func:`is_flag`: scalar
+    bool placeholders, with or without a default) with the constant False, i.e. inference: a
+    ``placeholder_with_default(True, [])`` training flag (Keras' ``keras_learning_phase``
+    included) is exported as False too, never at its default. Bool placeholders of rank >= 1
+    are model inputs and stay.
+
+    Resource variables (``VarHandleOp``, what Keras layers create even under
+    ``disable_v2_behavior``) become a Const of their value; the ops that carry the handle to its
+    reads (``Switch`` / ``Identity`` / ``Enter``) are retyped to the value's dtype, and the reads
+    become plain ops (``ReadVariableOp`` -> ``Identity``, ``ResourceGather`` -> ``GatherV2``),
+    so the control flow around them (a Keras BatchNormalization's learning-phase ``cond``) is
+    kept for :func:`resolve_switches`. Returns (GraphDef, [names of the flags folded])."""
     handles = {node.name for node in gd.node if node.op == "VarHandleOp"}
+    carried = _handle_sources(gd, handles)
     flags, nodes = [], []
     for node in gd.node:
-        controls = [text for text in node.input if text.startswith("^")]
-        if node.op in variable_ops:
+        source = carried.get(node_name(node.input[0])) if node.input else None
+        if node.op in variable_ops or node.op == "VarHandleOp":
             new = const_node(node.name, values[node.name])
-        elif node.op == "VarHandleOp":
-            continue
-        elif node.op == "ReadVariableOp" and node_name(node.input[0]) in handles:
-            new = const_node(node.name, values[node_name(node.input[0])])
-            new.input.extend(text for text in controls if node_name(text) not in handles)
+        elif node.name in carried:
+            new = node_def_pb2.NodeDef()
+            new.CopyFrom(node)
+            new.attr["T"].type = tf.as_dtype(np.asarray(values[carried[node.name]]).dtype).as_datatype_enum
+        elif source is not None and _frozen_read(node, 0)[0] is not None:
+            dtype = tf.as_dtype(np.asarray(values[source]).dtype).as_datatype_enum
+            new, extra = _frozen_read(node, dtype)
+            nodes.extend(extra)
         elif is_flag(node):
             new = const_node(node.name, np.bool_(False))
-            new.input.extend(controls)
+            new.input.extend(text for text in node.input if text.startswith("^"))
             flags.append(node.name)
         else:
             new = node_def_pb2.NodeDef()

@@ -110,8 +110,10 @@ public final class TfSession implements AutoCloseable {
         requireRewritten("calibrate");
         try (PyHandle batches = (PyHandle) rt.call("quantbridge._java_support:call_user_held",
                 List.of(dataFunction, List.of(), kwargs, "calibrate"), Map.of(), listener)) {
-            Object n = rt.callMethod(handle, "calibrate", List.of(batches, project.input(), project.outputs()),
-                    maxBatches > 0 ? Map.of("max_batches", maxBatches) : Map.of(), listener);
+            Map<String, Object> options = maxBatches > 0 ? Map.of("max_batches", maxBatches, "source", dataFunction)
+                    : Map.of("source", dataFunction);
+            Object n = rt.callMethod(handle, "calibrate", List.of(batches, project.input(), project.outputs()), options,
+                    listener);
             return ((Number) n).longValue();
         }
     }
