@@ -1,7 +1,6 @@
 package io.quantbridge.dist;
 
 import io.quantbridge.QuantBridgeException;
-import io.quantbridge.cli.Main;
 import io.quantbridge.runtime.ProgressListener;
 import io.quantbridge.runtime.PythonEnvironment;
 import java.io.IOException;
@@ -23,7 +22,7 @@ import java.util.stream.Stream;
  * Starts a command-line job ({@code calibrate ...} or {@code train ...}) on several ranks through
  * torch's own launcher, {@code torch.distributed.run} (run as {@code python -m
  * quantbridge.torch._launch}, which fixes the launcher's crash on Python 3.10, pytorch issue
- * 72086). Every rank is a JVM running {@link RankMain} with the same arguments, so the job code is
+ * 72086). Every rank is a JVM running {@code RankMain} with the same arguments, so the job code is
  * the in-process code. Rank 0's progress reaches the listener; the ranks' results come back
  * through a node-local job directory, deleted afterwards unless no rank explained a failure.
  *
@@ -31,7 +30,10 @@ import java.util.stream.Stream;
  * {@code nodeRank}; rank 0 (on node 0) writes the outputs.
  */
 public final class DistributedLauncher {
-    private static final String RANK_MAIN = RankMain.class.getName();
+    /** The rank entry point, in the command-line artifact (it runs the command line's job). */
+    private static final String RANK_MAIN = "io.quantbridge.dist.RankMain";
+    /** The command line's exit code for an error in Python code. */
+    private static final int EXIT_PYTHON = 3;
     private final PythonEnvironment env;
 
     /** A launcher using the Python environment {@code env} (its torch and the shim). */
@@ -110,7 +112,7 @@ public final class DistributedLauncher {
                 .min(Comparator.comparingLong(RankResult::endedMillis).thenComparingInt(RankResult::rank));
         if (timedOut) {
             delete(jobDir);
-            return new DistributedResult(Main.EXIT_PYTHON, -1, "the ranks did not finish within "
+            return new DistributedResult(EXIT_PYTHON, -1, "the ranks did not finish within "
                     + timeout.toSeconds() + " s; every rank was stopped and nothing was written", output, "", null);
         }
         if (failed.isPresent()) {
@@ -127,7 +129,7 @@ public final class DistributedLauncher {
                     missing.add(rank);
                 }
             }
-            return new DistributedResult(Main.EXIT_PYTHON, missing.isEmpty() ? -1 : missing.get(0),
+            return new DistributedResult(EXIT_PYTHON, missing.isEmpty() ? -1 : missing.get(0),
                     "torch.distributed.run exited with code " + launcherCode + "; rank(s) " + missing
                             + " ended without a result (killed, crashed, or never started: another node missing, the "
                             + "port taken?); see the launcher's log " + log + " (last line: " + lastLine(log) + ")",
