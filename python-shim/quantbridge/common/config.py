@@ -6,7 +6,8 @@ Layout (seed)::
       "quant_strategy_for op '<op type>'": ["Quant_INT8-8"],      # hints, not parsed
       "input_shape": "x:1,3,224,224",                             # PyTorch only
       "layer_strategy": {"<layer>": {"op_type": "<op type>", "quant_strategy": "float"}},
-      "quantbridge": {"calibration": {"method": "minmax"}}       # optional extra section
+      "quantbridge": {"calibration": {"method": "minmax"},       # optional extra section
+                      "reduce_range": false}                     # 7-bit activations (u8*s8 saturation)
     }
 
 Keys starting with ``//`` are comments and are ignored wherever they appear.
@@ -26,7 +27,7 @@ FLOAT = "float"
 INT8 = "Quant_INT8-8"
 EXTRA_KEY = "quantbridge"
 CALIBRATION_METHODS = ("minmax", "percentile", "mse")
-DEFAULT_EXTRA = {"calibration": {"method": "minmax", "percentile": 99.99, "bins": 2048}}
+DEFAULT_EXTRA = {"calibration": {"method": "minmax", "percentile": 99.99, "bins": 2048}, "reduce_range": False}
 _SHAPE_PART = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*:\s*(\d+(?:\s*,\s*\d+)*)\s*$")
 
 
@@ -126,7 +127,11 @@ def extra_settings(cfg):
     if not isinstance(calib["bins"], int) or calib["bins"] < 16:
         msg = f"'{EXTRA_KEY}.calibration.bins' is {calib['bins']!r}; expected an integer >= 16"
         raise ConfigError(msg)
-    return {"calibration": calib}
+    reduce_range = extra.get("reduce_range", False)
+    if not isinstance(reduce_range, bool):
+        msg = f"'{EXTRA_KEY}.reduce_range' is {reduce_range!r}; expected true or false"
+        raise ConfigError(msg)
+    return {"calibration": calib, "reduce_range": reduce_range}
 
 
 def validate(cfg, known_layers, supported):

@@ -3,7 +3,7 @@
 ::
 
     {
-      "format": "quantbridge-quant-params", "version": 1,
+      "format": "quantbridge-quant-params", "version": 2,
       "framework": "torch" | "tensorflow",
       "model": {"file": "<name>.onnx|.pb", "sha256": "<hex of that file>", "input_shape": "x:1,1,8,8" | null,
                 "outputs": ["..."]},
@@ -16,10 +16,25 @@
                     "copies": [{"tensor": "...", "axis": a, "scale": [...], "zero_point": [...]}]},  (optional)
          "activation": {"tensor": "<the layer's input tensor>", "dtype": "uint8", "bits": 8,
                         "symmetric": false, "scale": s, "zero_point": z, "min": lo, "max": hi}}
+      ],
+      "points": [                                                                   (version 2)
+        {"name": "<traced node>", "tensor": "<tensor in the exported model>", "owner": "<layer name>" | null,
+         "mirror_of": "<name of another point>" | null, "dtype": "uint8", "bits": 8 | 7,
+         "symmetric": false, "scale": s, "zero_point": z, "min": lo, "max": hi}
       ]
     }
 
 ``weight`` and ``activation`` are absent for layers left at ``float``.
+
+Points (version 2) are the tensors quantized on top of the layer inputs so that the runtime can
+run the layers in integer: a quantized layer's output (after BatchNorm folding and ReLU), the
+inputs and output of a residual add. Each is quantized once for all its consumers with
+``scale``/``zero_point``; ``owner`` names the layer whose input quantizer it is (the same
+parameters as that layer's ``activation``), null for a quantizer of its own. A ``mirror_of``
+point sits before a value-transparent op (MaxPool, Flatten) with the parameters of the point
+after it. ``bits`` 7 means reduce_range: the calibrated range maps to 0..127 (values above it
+still saturate at 255). Version-1 files (no points) are still read; their model quantizes only
+layer inputs.
 
 Layers called more than once (PyTorch): a module called several times (a shared conv head, a
 block applied twice) has one ONNX node per call. ``nodes`` lists them all in graph order and
@@ -51,7 +66,8 @@ from quantbridge.common.paths import atomic_write_text
 __all__ = ["FORMAT", "VERSION", "sha256_file", "build", "write", "read"]
 
 FORMAT = "quantbridge-quant-params"
-VERSION = 1
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 def sha256_file(path):
@@ -79,12 +95,19 @@ def activation_entry(tensor, scale, zero_point, lo, hi, bits=8):
             "zero_point": int(zero_point), "min": float(lo), "max": float(hi)}
 
 
-def build(framework, model_path, layers, input_shape=None, outputs=None):
+def point_entry(name, tensor, owner, scale, zero_point, lo, hi, bits=8, mirror_of=None):
+    """A derived quantization point (see the module docstring)."""
+    return {"name": name, "tensor": tensor, "owner": owner, "mirror_of": mirror_of, "dtype": "uint8",
+            "bits": int(bits), "symmetric": False, "scale": float(scale), "zero_point": int(zero_point),
+            "min": float(lo), "max": float(hi)}
+
+
+def build(framework, model_path, layers, input_shape=None, outputs=None, points=()):
     import os
     return {"format": FORMAT, "version": VERSION, "framework": framework,
             "model": {"file": os.path.basename(model_path), "sha256": sha256_file(model_path),
                       "input_shape": input_shape, "outputs": list(outputs or [])},
-            "layers": list(layers)}
+            "layers": list(layers), "points": list(points)}
 
 
 def write(path, params):
@@ -98,4 +121,8 @@ def read(path):
     if params.get("format") != FORMAT:
         msg = f"{path} is not a QuantBridge parameter file (format {params.get('format')!r})"
         raise ValueError(msg)
+    if params.get("version") not in READABLE_VERSIONS:
+        msg = f"{path}: parameter file version {params.get('version')!r} is not supported; expected one of {READABLE_VERSIONS}"
+        raise ValueError(msg)
+    params.setdefault("points", [])
     return params

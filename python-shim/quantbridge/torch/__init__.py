@@ -221,7 +221,7 @@ def quant_params(quant_model):
                                                      module.weight_scales().cpu().numpy())
             act = module.activation_quant.qparams()
             entry["activation"] = paramfile.activation_entry(_export.key(path, "activation_quant"), act["scale"],
-                                                             act["zero_point"], act["min"], act["max"])
+                                                             act["zero_point"], act["min"], act["max"], bits=act["bits"])
             entry["activation"]["calibrated"] = act["calibrated"]
         out.append(entry)
     return out

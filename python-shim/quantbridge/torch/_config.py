@@ -8,7 +8,7 @@ from torch import nn
 
 from quantbridge.common import config as qconfig
 from quantbridge.errors import ConfigError, ModelError
-from quantbridge.torch import _layers
+from quantbridge.torch import _layers, _points
 from quantbridge.torch._modules import ActivationFakeQuantize, _Steps, new_step
 
 __all__ = ["CONFIG_ATTR", "check_model", "list_layers", "build_config", "check_input_shape", "resolve", "quantize"]
@@ -116,7 +116,12 @@ def resolve(model, config):
 def quantize(model, resolved):
     """Replace every ``Quant_INT8-8`` layer of ``model`` by its wrapper, in place; return the root."""
     found = _layers.find_layers(model)
-    calibration = resolved[qconfig.EXTRA_KEY]["calibration"]
+    calibration = dict(resolved[qconfig.EXTRA_KEY]["calibration"])
+    if resolved[qconfig.EXTRA_KEY].get("reduce_range"):
+        calibration["range_max"] = 127
+    quantized = {found[name][0]: name for name, entry in resolved["layer_strategy"].items()
+                 if entry["quant_strategy"] == qconfig.INT8}
+    points = _points.derive(model, quantized) if quantized else []
     replacements = {}
     for name, entry in resolved["layer_strategy"].items():
         if entry["quant_strategy"] == qconfig.INT8:
@@ -133,6 +138,8 @@ def quantize(model, resolved):
             module._steps = steps
     if not any(hook is new_step for hook in root._forward_pre_hooks.values()):
         root.register_forward_pre_hook(new_step)
+    if root is model:
+        _points.attach(root, points, calibration, steps)
     return root
 
 

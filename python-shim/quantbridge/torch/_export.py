@@ -21,7 +21,7 @@ from quantbridge.common import config as qconfig
 from quantbridge.common import paramfile
 from quantbridge.common.paths import atomic_write_bytes, check_dir, check_file_path, no_overwrite
 from quantbridge.errors import CheckpointError, ConfigError, ModelError, PathError
-from quantbridge.torch import _config, _layers, _state
+from quantbridge.torch import _config, _layers, _points, _state
 from quantbridge.torch._modules import _W_SCALE_MIN
 
 __all__ = ["OPSET", "key", "output_paths", "read_state", "load_quant_state", "fold_batchnorm", "export"]
@@ -103,6 +103,9 @@ def load_quant_state(quant_model, state, where, strategies):
     found = _layers.find_layers(quant_model)
     uncalibrated = [name for name, strategy in strategies.items() if strategy == qconfig.INT8
                     and not int(state[key(found[name][0], "activation_quant.calibrated")][0])]
+    uncalibrated += [f"{_points.CONTAINER}.{p.name}" for p in _points.points_of(quant_model)
+                     if p.owner is None and p.mirror_of is None
+                     and not int(state[key(_points.CONTAINER, p.name + ".calibrated")][0])]
     if uncalibrated:
         msg = (f"{where}: the activation quantizer of layer(s) {uncalibrated} was never calibrated or trained; "
                f"calibrate (set_calibrate_state True, forward passes, then False) or train before saving")
@@ -192,9 +195,10 @@ def _flatten(out):
     return []
 
 
-def _to_onnx(model, shapes, watch=()):
-    """ONNX bytes (opset 13, dynamic batch) of ``model`` for inputs ``shapes``, output names, and
-    the module paths of ``watch`` (``[(path, module)]``) in the order the exported pass called them."""
+def _to_onnx(model, shapes, watch=(), points=()):
+    """ONNX model (opset 13, dynamic batch) of ``model`` for inputs ``shapes``, output names, the
+    module paths of ``watch`` (``[(path, module)]``) in the order the exported pass called them, and
+    ``{point index: tensor name}`` of the derived quantization ``points``."""
     generator = torch.Generator().manual_seed(0)
     inputs = tuple(torch.randn(dims, generator=generator) for _, dims in shapes)
     with torch.no_grad():
@@ -205,7 +209,7 @@ def _to_onnx(model, shapes, watch=()):
     input_names = [name for name, _ in shapes]
     output_names = ["output"] if n_out == 1 else [f"output_{i}" for i in range(n_out)]
     buffer = io.BytesIO()
-    calls, handles, seen = [], [], set()
+    calls, handles, seen = [], list(_points.add_markers(model, points)), set()
     for path, module in watch:
         if id(module) not in seen:         # a module at several paths: one hook, its first path
             seen.add(id(module))
@@ -214,11 +218,15 @@ def _to_onnx(model, shapes, watch=()):
         # the traced pass: each call of a watched module becomes (at most) one weight node, in this order
         torch.onnx.export(model, inputs, buffer, export_params=True, opset_version=OPSET, do_constant_folding=True,
                           training=torch.onnx.TrainingMode.EVAL, input_names=input_names, output_names=output_names,
-                          dynamic_axes={n: {0: "batch"} for n in input_names + output_names})
+                          dynamic_axes={n: {0: "batch"} for n in input_names + output_names},
+                          custom_opsets={_points.MARK_DOMAIN: 1} if points else None)
     finally:
         for handle in handles:
             handle.remove()
-    return buffer.getvalue(), output_names, calls
+    import onnx
+    model_proto = onnx.load_from_string(buffer.getvalue())
+    tensors = _points.strip_markers(model_proto) if points else {}
+    return model_proto, output_names, calls, tensors
 
 
 def _channel_factors(init, weight, axis):
@@ -362,6 +370,10 @@ def _grid_model(model, resolved, state, where):
     load_quant_state(quant_model, state, where, strategies)
     quant_model.eval()
     layers, replacements = {}, {}
+    found = {name: m for name, (_, m) in _layers.find_layers(quant_model).items()}
+    points = [(p, _points.quantizer_for(quant_model, p, found).qparams(),
+               _points.quantizer_for(quant_model, p, found).bits()) for p in _points.points_of(quant_model)]
+    _points.detach(quant_model)
     for layer, (path, module) in _layers.find_layers(quant_model).items():
         if _layers.is_quant_layer(module):
             layers[layer] = (path, strategies[layer], module.weight_scales().double().numpy(),
@@ -370,7 +382,7 @@ def _grid_model(model, resolved, state, where):
         else:
             layers[layer] = (path, strategies[layer], None, None)
     float_model = _layers.replace_modules(quant_model, replacements)
-    return float_model, layers, fold_batchnorm(float_model)
+    return float_model, layers, fold_batchnorm(float_model), points
 
 
 def _watched(float_model, layers):
@@ -427,9 +439,26 @@ def _layer_entries(model_proto, float_model, layers, folded, calls):
             entry["weight"] = paramfile.weight_entry(first, axis, weight_scales,
                                                      copies=[(t, a, sc) for t, (a, sc) in copies])
             entry["activation"] = paramfile.activation_entry(nodes[0].input[0], act["scale"], act["zero_point"],
-                                                             act["min"], act["max"])
+                                                             act["min"], act["max"], bits=act["bits"])
         entries.append(entry)
     return entries
+
+
+def _point_entries(points, tensors, entries):
+    """Parameter-file point entries: each derived point's ONNX tensor and quantization parameters.
+
+    A point whose tensor the export did not mark (optimised away) is left out, with its mirrors.
+    """
+    layer_names = {e["name"] for e in entries if e["quant_strategy"] == qconfig.INT8}
+    out = []
+    for i, (point, act, bits) in enumerate(points):
+        tensor = tensors.get(i)
+        if tensor is None or (point.owner is not None and point.owner not in layer_names):
+            continue
+        entry = paramfile.point_entry(point.name, tensor, point.owner, act["scale"], act["zero_point"],
+                                      act["min"], act["max"], bits=bits, mirror_of=point.mirror_of)
+        out.append(entry)
+    return out
 
 
 def export(model, config, state_source, output_dir="./", name="model", overwrite=False, with_params=False,
@@ -452,22 +481,23 @@ def export(model, config, state_source, output_dir="./", name="model", overwrite
     state, where = read_state(state_source, trust_pickle)
 
     # 2. build in memory
-    float_model, layers, folded = _grid_model(model, resolved, state, where)
-    data, output_names, calls = _to_onnx(float_model, qconfig.parse_input_shape(input_shape),
-                                         _watched(float_model, layers))
-    model_proto = onnx.load_from_string(data)
-    if _name_nodes(model_proto):
-        data = model_proto.SerializeToString()
+    float_model, layers, folded, points = _grid_model(model, resolved, state, where)
+    model_proto, output_names, calls, tensors = _to_onnx(float_model, qconfig.parse_input_shape(input_shape),
+                                                         _watched(float_model, layers), [p for p, _, _ in points])
+    _name_nodes(model_proto)
+    data = model_proto.SerializeToString()
     onnx.checker.check_model(model_proto)
     entries = _layer_entries(model_proto, float_model, layers, folded, calls)
+    point_entries = _point_entries(points, tensors, entries)
 
     # 3. write: each file atomically; the parameter file needs the written model's sha256
-    result = {"onnx": paths[0], "layers": entries, "outputs": output_names, "input_shape": input_shape}
+    result = {"onnx": paths[0], "layers": entries, "points": point_entries, "outputs": output_names,
+              "input_shape": input_shape}
     existed = os.path.exists(paths[0])
     atomic_write_bytes(paths[0], data)
     if with_params:
         try:
-            params = paramfile.build("torch", paths[0], entries, input_shape, output_names)
+            params = paramfile.build("torch", paths[0], entries, input_shape, output_names, points=point_entries)
             paramfile.write(paths[1], params)
         except BaseException:
             if not existed:

@@ -85,7 +85,7 @@ class _QuantLayer:
     def from_float(cls, module, calibration):
         new = _shallow_clone(module, cls)
         new.activation_quant = ActivationFakeQuantize(calibration["method"], calibration["percentile"],
-                                                      calibration["bins"])
+                                                      calibration["bins"], range_max=calibration.get("range_max"))
         new.weight_quant = WeightFakeQuantize(_CH_AXIS[cls._FLOAT_CLASS])
         return new.to(module.weight.device).train(module.training)
 

@@ -148,9 +148,13 @@ class ActivationFakeQuantize(nn.Module):
     """
 
     def __init__(self, method="minmax", percentile=99.99, bins=2048,
-                 quant_min=qparams.ACT_QMIN, quant_max=qparams.ACT_QMAX):
+                 quant_min=qparams.ACT_QMIN, quant_max=qparams.ACT_QMAX, range_max=None):
         super().__init__()
         self.method = method
+        # the top quantized level calibration maps the range's upper end to: quant_max, or 127 for
+        # reduce_range (7-bit activations); values above the range still saturate at quant_max, as
+        # ONNX QuantizeLinear does
+        self.range_max = int(quant_max if range_max is None else range_max)
         self.percentile = float(percentile)
         self.bins = int(bins)
         self.quant_min = int(quant_min)
@@ -214,7 +218,7 @@ class ActivationFakeQuantize(nn.Module):
             return None
         lo, hi = qparams.choose_range(self.method, float(self.min_val), float(self.max_val),
                                       self.histogram, self.percentile)
-        return qparams.activation_qparams(lo, hi, self.quant_min, self.quant_max)
+        return qparams.activation_qparams(lo, hi, self.quant_min, self._range_max())
 
     @torch.no_grad()
     def set_qparams(self, scale, zero_point):
@@ -250,7 +254,14 @@ class ActivationFakeQuantize(nn.Module):
         lo, hi = float(lo), float(hi)
         self.min_val.fill_(lo)
         self.max_val.fill_(hi)
-        self.set_qparams(*qparams.activation_qparams(lo, hi, self.quant_min, self.quant_max))
+        self.set_qparams(*qparams.activation_qparams(lo, hi, self.quant_min, self._range_max()))
+
+    def _range_max(self):
+        return getattr(self, "range_max", self.quant_max)
+
+    def bits(self):
+        """8, or 7 with reduce_range."""
+        return 7 if self._range_max() <= 127 else 8
 
     # -- forward ---------------------------------------------------------------------------
     def forward(self, x):
@@ -309,7 +320,7 @@ class ActivationFakeQuantize(nn.Module):
         scale, zero_point = self.effective_scale(), int(round(float(self.zero_point)))
         return {"scale": scale, "zero_point": zero_point,
                 "min": (self.quant_min - zero_point) * scale, "max": (self.quant_max - zero_point) * scale,
-                "calibrated": bool(self.calibrated[0])}
+                "calibrated": bool(self.calibrated[0]), "bits": self.bits()}
 
     def _save_to_state_dict(self, destination, prefix, keep_vars):
         super()._save_to_state_dict(destination, prefix, keep_vars)

@@ -84,6 +84,11 @@ public final class OnnxContext {
         return Tensors.int8Tensor(uniqueName(base), data, dims);
     }
 
+    /** An INT32 initializer named {@link #uniqueName uniqueName(base)}. */
+    public TensorProto int32Initializer(String base, int[] data, long... dims) {
+        return Tensors.int32Tensor(uniqueName(base), data, dims);
+    }
+
     /** A UINT8 initializer named {@link #uniqueName uniqueName(base)} (values 0..255). */
     public TensorProto uint8Initializer(String base, int[] data, long... dims) {
         return Tensors.uint8Tensor(uniqueName(base), data, dims);

@@ -234,6 +234,8 @@ public final class OrtSessionRunner implements AutoCloseable {
         long values = 0;
         double max = 0;
         double sum = 0;
+        double diff2 = 0;
+        double ref2 = 0;
         for (int k = 0; k < as.size(); k++) {
             FloatTensor x = as.get(k);
             FloatTensor y = bs.get(k);
@@ -251,11 +253,14 @@ public final class OrtSessionRunner implements AutoCloseable {
                 double d = Math.abs((double) x.data()[i] - y.data()[i]);
                 max = Math.max(max, d);
                 sum += d;
+                diff2 += d * d;
+                ref2 += (double) y.data()[i] * y.data()[i];
             }
             values += x.data().length;
         }
         return new Comparison(rows, rows == 0 ? Double.NaN : (double) agree / rows, max,
-                values == 0 ? Double.NaN : sum / values);
+                values == 0 ? Double.NaN : sum / values, ref2 == 0 ? (diff2 == 0 ? 0 : Double.POSITIVE_INFINITY)
+                        : Math.sqrt(diff2 / ref2));
     }
 
     /**
@@ -265,8 +270,10 @@ public final class OrtSessionRunner implements AutoCloseable {
      * @param agreement fraction of rows whose argmax agrees, 0..1
      * @param maxAbsDiff largest absolute difference of any output value
      * @param meanAbsDiff mean absolute difference of the output values
+     * @param relativeError {@code ||a - b|| / ||b||} over all output values (b: the second argument)
      */
-    public record Comparison(long rows, double agreement, double maxAbsDiff, double meanAbsDiff) {
+    public record Comparison(long rows, double agreement, double maxAbsDiff, double meanAbsDiff,
+                             double relativeError) {
     }
 
     private static FloatTensor toFloat(String name, OnnxValue value) throws QuantBridgeException {

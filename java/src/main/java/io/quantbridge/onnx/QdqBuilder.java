@@ -10,6 +10,7 @@ import io.quantbridge.QuantBridgeException;
 import io.quantbridge.config.PythonJson;
 import io.quantbridge.config.PythonRepr;
 import io.quantbridge.params.LayerParams;
+import io.quantbridge.params.PointParams;
 import io.quantbridge.params.QuantParams;
 
 import java.nio.file.Path;
@@ -102,6 +103,15 @@ public final class QdqBuilder {
                 done.add(layer.name());
             }
         }
+        for (PointParams point : params.points()) {
+            if (point.owner() != null && params.layer(point.owner()).map(l -> !l.isQuantized()).orElse(true)) {
+                throw new QuantBridgeException("point " + PythonRepr.of(point.name()) + ": its owner layer "
+                        + PythonRepr.of(point.owner()) + " is not a quantized layer of the parameters; expected the "
+                        + "parameter file written with the float model");
+            }
+            rewrite.applyPoint(point);
+        }
+        rewrite.quantizeBiases();
         GraphProto graph = rewrite.result();
 
         ModelProto.Builder m = floatModel.toBuilder().setGraph(graph)

@@ -8,6 +8,7 @@ import io.quantbridge.config.PythonRepr;
 import io.quantbridge.config.Strategies;
 import io.quantbridge.params.ActivationParams;
 import io.quantbridge.params.LayerParams;
+import io.quantbridge.params.PointParams;
 import io.quantbridge.params.QParamMath;
 import io.quantbridge.params.WeightParams;
 
@@ -31,7 +32,7 @@ final class QdqRewrite {
 
         Inserted(String output, List<NodeProto> nodes, int firstConsumer) {
             this.output = output;
-            this.nodes = nodes;
+            this.nodes = new ArrayList<>(nodes);
             this.firstConsumer = firstConsumer;
         }
     }
@@ -46,6 +47,12 @@ final class QdqRewrite {
     private final List<TensorProto> added = new ArrayList<>();
     private final Set<String> replacedWeights = new HashSet<>();
     private final Map<Integer, String> owners = new HashMap<>();
+    /** Per quantized node: the activation scale of its data input and the scales of its weight. */
+    private final Map<Integer, float[]> weightScalesOf = new HashMap<>();
+    private final Map<Integer, Float> activationScaleOf = new HashMap<>();
+    private final Map<String, List<String>> quantizedBiases = new HashMap<>();
+    /** Tensors quantized as derived points. */
+    private final Set<String> pointTensors = new HashSet<>();
 
     QdqRewrite(GraphProto graph) {
         this.graph = graph;
@@ -85,8 +92,130 @@ final class QdqRewrite {
             int a = activationInput(node, layer, w);
             node.setInput(w, quantizeWeight(layer, node, w, idx));
             node.setInput(a, quantizeActivation(layer, node.getInput(a), idx));
+            activationScaleOf.put(idx, (float) layer.activation().scale());
         }
         return found;
+    }
+
+    /**
+     * Quantizes a derived point: one QuantizeLinear/DequantizeLinear pair on its tensor (the pair a
+     * layer already put on that tensor with the same parameters, if any), read by every consumer of
+     * the tensor, including the QuantizeLinear of a layer input with other parameters (a requantization).
+     */
+    void applyPoint(PointParams point) throws QuantBridgeException {
+        String t = point.tensor();
+        String where = "point " + PythonRepr.of(point.name());
+        List<Integer> readers = new ArrayList<>();
+        for (int i = 0; i < nodes.size(); i++) {
+            if (nodes.get(i).getInputList().contains(t)) {
+                readers.add(i);
+            }
+        }
+        List<Inserted> readingPairs = new ArrayList<>();
+        for (Inserted ins : inserted.values()) {
+            if (ins.nodes.get(0).getInputList().contains(t)) {
+                readingPairs.add(ins);
+            }
+        }
+        if (readers.isEmpty() && readingPairs.isEmpty()) {
+            throw new QuantBridgeException(where + ": no node of the float model reads tensor " + PythonRepr.of(t)
+                    + "; expected the tensor name recorded at export (was the float model changed?)");
+        }
+        String key = activationKey(t, point.quant(), where);
+        pointTensors.add(t);
+        Inserted pair = inserted.get(key);
+        if (pair == null) {
+            int first = readers.isEmpty() ? Integer.MAX_VALUE : readers.get(0);
+            for (Inserted ins : readingPairs) {
+                first = Math.min(first, ins.firstConsumer);
+            }
+            pair = newPair(t, point.quant(), first);
+            inserted.put(key, pair);
+        }
+        String dq = pair.output;
+        for (int i : readers) {
+            NodeProto.Builder n = nodes.get(i);
+            for (int k = 0; k < n.getInputCount(); k++) {
+                if (n.getInput(k).equals(t)) {
+                    n.setInput(k, dq);
+                }
+            }
+        }
+        for (Inserted ins : readingPairs) {
+            if (ins != pair) {
+                NodeProto q = ins.nodes.get(0);
+                NodeProto.Builder b = q.toBuilder();
+                for (int k = 0; k < b.getInputCount(); k++) {
+                    if (b.getInput(k).equals(t)) {
+                        b.setInput(k, dq);
+                    }
+                }
+                ins.nodes.set(0, b.build());
+                pair.firstConsumer = Math.min(pair.firstConsumer, ins.firstConsumer);
+            }
+        }
+    }
+
+    /**
+     * Replaces the float bias of each quantized Conv and Gemm whose output is quantized (directly or
+     * through a Relu/Clip) by an int32 initializer with scale {@code s_x * s_w[c]} behind a
+     * DequantizeLinear, the form ONNX Runtime fuses into an integer kernel
+     * ({@code round(b / (s_x * s_w[c]))}, saturated to int32). Only nodes whose output is a derived
+     * point qualify: a node whose output stays float (every node of a version-1 parameter file)
+     * keeps its float bias, as no integer kernel can run it.
+     */
+    void quantizeBiases() throws QuantBridgeException {
+        for (Map.Entry<Integer, Float> e : activationScaleOf.entrySet()) {
+            int idx = e.getKey();
+            NodeProto.Builder node = nodes.get(idx);
+            String op = node.getOpType();
+            if (!(op.equals("Conv") || op.equals("Gemm")) || node.getInputCount() < 3 || node.getInput(2).isEmpty()
+                    || !outputQuantized(node)) {
+                continue;
+            }
+            TensorProto b = initializers.get(node.getInput(2));
+            float[] ws = weightScalesOf.get(idx);
+            if (b == null || ws == null || b.getDataType() != TensorProto.DataType.FLOAT_VALUE || b.getDimsCount() != 1) {
+                continue;
+            }
+            long n = b.getDims(0);
+            if (ws.length != 1 && ws.length != n) {
+                continue;
+            }
+            float sx = e.getValue();
+            float[] scale = new float[(int) n];
+            for (int c = 0; c < n; c++) {
+                scale[c] = sx * ws[ws.length == 1 ? 0 : c];
+            }
+            String key = "b|" + b.getName() + "|" + Arrays.toString(scale);
+            List<String> qsz = quantizedBiases.get(key);
+            if (qsz == null) {
+                float[] values;
+                try {
+                    values = Tensors.floats(b);
+                } catch (IllegalArgumentException ex) {
+                    throw new QuantBridgeException("bias " + PythonRepr.of(b.getName()) + ": " + ex.getMessage(), ex);
+                }
+                int[] q = new int[values.length];
+                for (int c = 0; c < q.length; c++) {
+                    double v = Math.rint((double) values[c] / scale[c]);
+                    q[c] = (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, v));
+                }
+                TensorProto qT = ctx.int32Initializer(b.getName() + "_quantized", q, n);
+                TensorProto sT = ctx.floatInitializer(b.getName() + "_scale", scale, n);
+                TensorProto zT = ctx.int32Initializer(b.getName() + "_zero_point", new int[(int) n], n);
+                added.addAll(List.of(qT, sT, zT));
+                qsz = List.of(qT.getName(), sT.getName(), zT.getName());
+                quantizedBiases.put(key, qsz);
+                replacedWeights.add(b.getName());
+            }
+            // one DequantizeLinear per node, as for weights (ONNX Runtime mishandles a shared one)
+            String dqOut = ctx.uniqueName(b.getName() + "_dequantized");
+            NodeProto dq = ctx.node("DequantizeLinear", b.getName() + "_DequantizeLinear", qsz, List.of(dqOut),
+                    OnnxContext.intAttribute("axis", 0));
+            inserted.put("b|" + dqOut, new Inserted(dqOut, List.of(dq), idx));
+            node.setInput(2, dqOut);
+        }
     }
 
     private List<Integer> findNodes(LayerParams layer) throws QuantBridgeException {
@@ -238,6 +367,7 @@ final class QdqRewrite {
                         + "; expected a positive finite number");
             }
         }
+        weightScalesOf.put(idx, scales);
         String key = "w|" + wName + "|" + axis + "|" + Arrays.toString(scales);
         List<String> qsz = quantizedWeights.get(key);
         boolean perAxis = scales.length == channels;
@@ -273,16 +403,28 @@ final class QdqRewrite {
 
     private String quantizeActivation(LayerParams layer, String x, int idx) throws QuantBridgeException {
         ActivationParams ap = layer.activation();
-        String where = "layer " + PythonRepr.of(layer.name());
+        String key = activationKey(x, ap, "layer " + PythonRepr.of(layer.name()));
+        Inserted shared = inserted.get(key);
+        if (shared != null) {
+            shared.firstConsumer = Math.min(shared.firstConsumer, idx);
+            return shared.output;
+        }
+        Inserted pair = newPair(x, ap, idx);
+        inserted.put(key, pair);
+        return pair.output;
+    }
+
+    /** Checks activation parameters; the key of a Q/DQ pair on {@code x} with them. */
+    private static String activationKey(String x, ActivationParams ap, String where) throws QuantBridgeException {
         float scale = (float) ap.scale();
         if (!(scale > 0) || Float.isInfinite(scale)) {
             throw new QuantBridgeException(where + ": activation scale is " + ap.scale()
                     + "; expected a positive finite number (was the model calibrated?)");
         }
         boolean unsigned = "uint8".equals(ap.dtype());
-        if ((!unsigned && !"int8".equals(ap.dtype())) || ap.bits() != 8) {
+        if ((!unsigned && !"int8".equals(ap.dtype())) || (ap.bits() != 8 && ap.bits() != 7)) {
             throw new QuantBridgeException(where + ": activation dtype " + PythonRepr.of(ap.dtype()) + " with "
-                    + ap.bits() + " bits; expected 'uint8' (or 'int8') with 8 bits");
+                    + ap.bits() + " bits; expected 'uint8' (or 'int8') with 8 bits (7 with reduce_range)");
         }
         int lo = unsigned ? 0 : -128;
         int hi = unsigned ? 255 : 127;
@@ -290,13 +432,13 @@ final class QdqRewrite {
             throw new QuantBridgeException(where + ": activation zero_point " + ap.zeroPoint() + " is outside "
                     + lo + ".." + hi + " for dtype " + ap.dtype());
         }
-        String key = "a|" + x + "|" + Float.floatToIntBits(scale) + "|" + ap.zeroPoint() + "|" + ap.dtype();
-        Inserted shared = inserted.get(key);
-        if (shared != null) {
-            shared.firstConsumer = Math.min(shared.firstConsumer, idx);
-            return shared.output;
-        }
-        TensorProto sT = ctx.floatInitializer(x + "_scale", new float[] {scale});
+        return "a|" + x + "|" + Float.floatToIntBits(scale) + "|" + ap.zeroPoint() + "|" + ap.dtype();
+    }
+
+    /** A new QuantizeLinear/DequantizeLinear pair on {@code x}, placed before node {@code idx}. */
+    private Inserted newPair(String x, ActivationParams ap, int idx) {
+        boolean unsigned = "uint8".equals(ap.dtype());
+        TensorProto sT = ctx.floatInitializer(x + "_scale", new float[] {(float) ap.scale()});
         TensorProto zT = unsigned ? ctx.uint8Initializer(x + "_zero_point", new int[] {ap.zeroPoint()})
                 : ctx.int8Initializer(x + "_zero_point", new byte[] {(byte) ap.zeroPoint()});
         added.addAll(List.of(sT, zT));
@@ -306,8 +448,68 @@ final class QdqRewrite {
                 List.of(qOut));
         NodeProto dq = ctx.node("DequantizeLinear", x + "_DequantizeLinear", List.of(qOut, sT.getName(), zT.getName()),
                 List.of(dqOut));
-        inserted.put(key, new Inserted(dqOut, List.of(q, dq), idx));
-        return dqOut;
+        return new Inserted(dqOut, List.of(q, dq), idx);
+    }
+
+    /** Whether {@code node}'s output is a derived point, directly or after one Relu/Clip. */
+    private boolean outputQuantized(NodeProto.Builder node) {
+        if (node.getOutputCount() != 1) {
+            return false;
+        }
+        String out = node.getOutput(0);
+        if (quantizerReads(out)) {
+            return true;
+        }
+        for (NodeProto.Builder n : nodes) {
+            if ((n.getOpType().equals("Relu") || n.getOpType().equals("Clip")) && n.getInputCount() >= 1
+                    && n.getInput(0).equals(out) && quantizerReads(n.getOutput(0))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private boolean quantizerReads(String tensor) {
+        return pointTensors.contains(tensor);
+    }
+
+    /**
+     * {@code nodes} in an order where each node comes after the producers of its inputs, keeping the
+     * given order where it already is one (inserted pairs may read a tensor produced after them).
+     */
+    private List<NodeProto> topological(List<NodeProto> list) {
+        Set<String> available = new HashSet<>(initializers.keySet());
+        added.forEach(t -> available.add(t.getName()));
+        graph.getInputList().forEach(v -> available.add(v.getName()));
+        available.add("");
+        Set<String> produced = new HashSet<>();
+        list.forEach(n -> produced.addAll(n.getOutputList()));
+        List<NodeProto> out = new ArrayList<>(list.size());
+        List<NodeProto> pending = new ArrayList<>(list);
+        while (!pending.isEmpty()) {
+            int pick = -1;
+            for (int i = 0; i < pending.size() && pick < 0; i++) {
+                NodeProto n = pending.get(i);
+                boolean ready = true;
+                for (String in : n.getInputList()) {
+                    if (!available.contains(in) && produced.contains(in)) {
+                        ready = false;
+                        break;
+                    }
+                }
+                if (ready) {
+                    pick = i;
+                }
+            }
+            if (pick < 0) {
+                out.addAll(pending);      // a cycle through subgraphs: keep the rest as it is
+                break;
+            }
+            NodeProto n = pending.remove(pick);
+            available.addAll(n.getOutputList());
+            out.add(n);
+        }
+        return out;
     }
 
     /** The rewritten graph: nodes in order with Q/DQ inserted, unused float weights dropped. */
@@ -317,10 +519,12 @@ final class QdqRewrite {
             before.computeIfAbsent(ins.firstConsumer, k -> new ArrayList<>()).addAll(ins.nodes);
         }
         GraphProto.Builder g = graph.toBuilder().clearNode();
+        List<NodeProto> ordered = new ArrayList<>();
         for (int i = 0; i < nodes.size(); i++) {
-            g.addAllNode(before.getOrDefault(i, List.of()));
-            g.addNode(nodes.get(i));
+            ordered.addAll(before.getOrDefault(i, List.of()));
+            ordered.add(nodes.get(i).build());
         }
+        g.addAllNode(topological(ordered));
         Set<String> used = QdqBuilder.usedNames(g.build());
         Set<String> drop = new HashSet<>(replacedWeights);
         drop.removeAll(used);

@@ -111,6 +111,16 @@ public final class Tensors {
         return raw(name, TensorProto.DataType.UINT8, ByteString.copyFrom(raw), dims);
     }
 
+    /** An INT32 tensor (raw little-endian data). */
+    public static TensorProto int32Tensor(String name, int[] data, long... dims) {
+        checkLength(name, data.length, dims);
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(4 * data.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int v : data) {
+            buf.putInt(v);
+        }
+        return raw(name, TensorProto.DataType.INT32, ByteString.copyFrom(buf.array()), dims);
+    }
+
     private static TensorProto raw(String name, TensorProto.DataType type, ByteString data, long[] dims) {
         TensorProto.Builder b = TensorProto.newBuilder().setName(name).setDataType(type.getNumber()).setRawData(data);
         for (long d : dims) {

@@ -31,9 +31,11 @@ final class ParamsTree {
                     + PythonRepr.of(format) + "); expected format " + PythonRepr.of(QuantParams.FORMAT));
         }
         JsonNode version = root.get("version");
-        if (version == null || !version.isIntegralNumber() || version.longValue() != QuantParams.VERSION) {
+        if (version == null || !version.isIntegralNumber()
+                || !QuantParams.READABLE_VERSIONS.contains((int) Math.max(Integer.MIN_VALUE,
+                        Math.min(Integer.MAX_VALUE, version.longValue())))) {
             throw new QuantBridgeException(source + ": parameter file version " + PythonRepr.of(version)
-                    + " is not supported; expected version " + QuantParams.VERSION);
+                    + " is not supported; expected one of " + QuantParams.READABLE_VERSIONS);
         }
         String fw = text(root, "framework", "", source, false);
         Framework framework;
@@ -47,7 +49,34 @@ final class ParamsTree {
         ModelInfo model = new ModelInfo(text(m, "file", "model", source, false), text(m, "sha256", "model", source, false),
                 text(m, "input_shape", "model", source, true), strings(m, "outputs", "model", source));
         JsonNode layers = root.get("layers");
-        return new QuantParams(framework, model, layers(layers, "layers", source));
+        JsonNode points = root.get("points");
+        List<PointParams> pts = points == null || points.isNull() ? List.of() : points(points, "points", source);
+        return new QuantParams(framework, model, layers(layers, "layers", source), pts);
+    }
+
+    static List<PointParams> points(JsonNode points, String path, String source) throws QuantBridgeException {
+        if (points == null || !points.isArray()) {
+            throw fail(source, path, "a list of point objects", points);
+        }
+        List<PointParams> out = new ArrayList<>();
+        java.util.Set<String> names = new java.util.HashSet<>();
+        for (int i = 0; i < points.size(); i++) {
+            String at = path + "[" + i + "]";
+            JsonNode p = points.get(i);
+            if (!p.isObject()) {
+                throw fail(source, at, "a point object", p);
+            }
+            String name = text(p, "name", at, source, false);
+            if (!names.add(name)) {
+                throw new QuantBridgeException(source + ": " + at + ".name " + PythonRepr.of(name)
+                        + " repeats; expected each point once");
+            }
+            at = path + "[" + i + "] (" + PythonRepr.of(name) + ")";
+            String tensor = text(p, "tensor", at, source, false);
+            out.add(new PointParams(name, tensor, text(p, "owner", at, source, true),
+                    text(p, "mirror_of", at, source, true), activation(p, at, source)));
+        }
+        return out;
     }
 
     static List<LayerParams> layers(JsonNode layers, String path, String source) throws QuantBridgeException {
@@ -334,6 +363,24 @@ final class ParamsTree {
                 ao.put("zero_point", a.zeroPoint());
                 ao.put("min", a.min());
                 ao.put("max", a.max());
+            }
+        }
+        ArrayNode pts = root.putArray("points");
+        {
+            for (PointParams pt : p.points()) {
+                ObjectNode o = pts.addObject();
+                o.put("name", pt.name());
+                o.put("tensor", pt.tensor());
+                o.put("owner", pt.owner());
+                o.put("mirror_of", pt.mirrorOf());
+                ActivationParams a = pt.quant();
+                o.put("dtype", a.dtype());
+                o.put("bits", a.bits());
+                o.put("symmetric", a.symmetric());
+                o.put("scale", a.scale());
+                o.put("zero_point", a.zeroPoint());
+                o.put("min", a.min());
+                o.put("max", a.max());
             }
         }
         return root;

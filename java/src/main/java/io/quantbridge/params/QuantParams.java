@@ -17,12 +17,15 @@ import java.util.Optional;
  * @param framework the framework that produced the parameters
  * @param model the exported float model, or null until {@link #withModel} sets it
  * @param layers every layer of the config, in order
+ * @param points derived quantization points (version 2; empty for a version-1 file)
  */
-public record QuantParams(Framework framework, ModelInfo model, List<LayerParams> layers) {
+public record QuantParams(Framework framework, ModelInfo model, List<LayerParams> layers, List<PointParams> points) {
     /** The {@code format} value of every parameter file. */
     public static final String FORMAT = "quantbridge-quant-params";
-    /** The schema version this code reads and writes. */
-    public static final int VERSION = 1;
+    /** The schema version this code writes. */
+    public static final int VERSION = 2;
+    /** The schema versions this code reads: 1 (no points) and 2. */
+    public static final List<Integer> READABLE_VERSIONS = List.of(1, 2);
 
     /**
      * Checks presence and unique layer names.
@@ -32,10 +35,31 @@ public record QuantParams(Framework framework, ModelInfo model, List<LayerParams
     public QuantParams {
         Objects.requireNonNull(framework, "framework");
         layers = List.copyOf(layers);
+        points = points == null ? List.of() : List.copyOf(points);
         if (layers.stream().map(LayerParams::name).distinct().count() != layers.size()) {
             throw new IllegalArgumentException("layer names repeat in " + layers.stream().map(LayerParams::name)
                     .toList() + "; expected each layer once");
         }
+    }
+
+    /** Parameters without derived points (a version-1 file's content). */
+    public QuantParams(Framework framework, ModelInfo model, List<LayerParams> layers) {
+        this(framework, model, layers, List.of());
+    }
+
+    /** A copy with the derived points set. */
+    public QuantParams withPoints(List<PointParams> newPoints) {
+        return new QuantParams(framework, model, layers, newPoints);
+    }
+
+    /**
+     * Derived points from the point dicts the shim returns (the parameter file's {@code points}).
+     *
+     * @throws QuantBridgeException if a point dict lacks a key or has a value of the wrong kind
+     */
+    public QuantParams withPointMaps(List<? extends Map<String, ?>> pointMaps) throws QuantBridgeException {
+        Objects.requireNonNull(pointMaps, "pointMaps");
+        return withPoints(ParamsTree.points(tree(pointMaps, "points"), "points", "Python parameters"));
     }
 
     /**
@@ -85,7 +109,7 @@ public record QuantParams(Framework framework, ModelInfo model, List<LayerParams
 
     /** A copy with the model info set. */
     public QuantParams withModel(ModelInfo info) {
-        return new QuantParams(framework, info, layers);
+        return new QuantParams(framework, info, layers, points);
     }
 
     /**

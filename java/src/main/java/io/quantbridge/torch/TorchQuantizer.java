@@ -137,6 +137,7 @@ public final class TorchQuantizer {
                 progress.onEvent(new ProgressEvent("export", 1, 3, Map.of()));
                 Path floatOnnx = out.staged(onnxName);
                 QuantParams params = QuantParams.fromLayerMaps("torch", QuantModel.asList(exported.get("layers")))
+                        .withPointMaps(QuantModel.asList(exported.get("points")))
                         .withModel(onnxName, OnnxModels.sha256(floatOnnx), qm.config().inputShape().orElse(null),
                                 List.of());
                 ParamFile.write(out.staged(paramName), params);

@@ -66,7 +66,7 @@ class QdqBuilderTest {
         Map<String, String> meta = qdq.getMetadataPropsList().stream()
                 .collect(java.util.stream.Collectors.toMap(StringStringEntryProto::getKey, StringStringEntryProto::getValue));
         assertEquals("[\"conv1\",\"conv2\",\"fc\"]", meta.get(QdqBuilder.META_LAYERS));
-        assertEquals("quantbridge-quant-params/1", meta.get(QdqBuilder.META_FORMAT));
+        assertEquals("quantbridge-quant-params/2", meta.get(QdqBuilder.META_FORMAT));
     }
 
     @Test

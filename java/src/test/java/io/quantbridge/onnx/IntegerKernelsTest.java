@@ -1,0 +1,107 @@
+package io.quantbridge.onnx;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.quantbridge.config.Fixtures;
+import io.quantbridge.config.PythonJson;
+import io.quantbridge.params.ParamFile;
+import io.quantbridge.params.PointParams;
+import io.quantbridge.params.QuantParams;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The INT8 model of a ResNet/MobileNet-like net (parameter file version 2, written by
+ * {@code python-shim/tests/make_java_fixtures.py residual_cnn}) is what ONNX Runtime fuses into
+ * integer kernels: read back from ONNX Runtime's optimized graph, every conv is a
+ * {@code QLinearConv}, every residual add a {@code QLinearAdd}, the hidden Linear a {@code QGemm}
+ * (the last Linear, whose output is the model's, stays a float Gemm on dequantized inputs);
+ * no float conv is left. The model still reproduces the fake-quant model's predictions.
+ */
+class IntegerKernelsTest {
+    private static QuantParams params;
+    private static ModelProto qdq;
+    private static Map<String, Integer> counts;
+
+    @BeforeAll
+    static void build() throws Exception {
+        params = ParamFile.read(Fixtures.path("onnx/residual_cnn_quant_param.json"));
+        qdq = QdqBuilder.build(Fixtures.path("onnx/residual_cnn.onnx"), params);
+        counts = OrtOptimized.opCounts(OrtOptimized.optimize(qdq));
+    }
+
+    @Test
+    void onnxRuntimeRunsEveryConvAndAddInInteger() {
+        assertEquals(8, counts.getOrDefault("QLinearConv", 0), "QLinearConv in " + counts);
+        assertEquals(3, counts.getOrDefault("QLinearAdd", 0), "QLinearAdd in " + counts);
+        assertEquals(1, counts.getOrDefault("QGemm", 0), "QGemm (the hidden Linear; the last has a float output) in " + counts);
+        assertEquals(0, counts.getOrDefault("Conv", 0) + counts.getOrDefault("FusedConv", 0), "float convs in " + counts);
+        assertTrue(OrtOptimized.integerKernels(counts) >= 12, counts.toString());
+    }
+
+    @Test
+    void theParameterFileCarriesThePoints() throws Exception {
+        assertEquals(2, ParamFileVersion.of(params));
+        List<PointParams> points = params.points();
+        assertTrue(points.size() >= 10, points.toString());
+        PointParams mirror = points.stream().filter(p -> p.mirrorOf() != null).findFirst().orElseThrow();
+        PointParams canonical = points.stream().filter(p -> p.name().equals(mirror.mirrorOf())).findFirst().orElseThrow();
+        assertEquals(canonical.quant().scale(), mirror.quant().scale(), "a mirror repeats its point's parameters");
+        for (PointParams p : points) {
+            if (p.owner() != null) {
+                assertEquals(params.layer(p.owner()).orElseThrow().activation().scale(), p.quant().scale(),
+                        p.name() + " is its owner's input quantizer");
+            }
+        }
+    }
+
+    @Test
+    void biasesAreInt32WithScaleInputTimesWeight() {
+        long int32 = qdq.getGraph().getInitializerList().stream()
+                .filter(t -> t.getDataType() == TensorProto.DataType.INT32_VALUE && t.getName().endsWith("_quantized"))
+                .count();
+        assertEquals(9, int32, "the biases of the 8 convs (from their folded BatchNorms) and fc1; fc2 (float output) keeps its float bias");
+    }
+
+    @Test
+    void int8ModelAgreesWithTheFakeQuantModel() throws Exception {
+        JsonNode io = PythonJson.parse(Files.readString(Fixtures.path("onnx/residual_cnn_io.json"), StandardCharsets.UTF_8));
+        FloatTensor x = tensor(io.get("x"));
+        FloatTensor expected = tensor(io.get("output"));
+        try (OrtSessionRunner ort = new OrtSessionRunner(qdq)) {
+            FloatTensor got = ort.run(Map.of("x", x)).get(ort.outputNames().get(0));
+            OrtSessionRunner.Comparison c = OrtSessionRunner.compare(List.of(got), List.of(expected));
+            assertTrue(c.agreement() >= 0.99, "agreement " + c);
+            assertTrue(c.relativeError() < 0.05, "relative output error " + c);
+        }
+    }
+
+    private static FloatTensor tensor(JsonNode t) {
+        int[] shape = new int[t.get("shape").size()];
+        for (int i = 0; i < shape.length; i++) {
+            shape[i] = t.get("shape").get(i).asInt();
+        }
+        float[] data = new float[t.get("data").size()];
+        for (int i = 0; i < data.length; i++) {
+            data[i] = (float) t.get("data").get(i).asDouble();
+        }
+        return FloatTensor.of(data, shape);
+    }
+
+    /** The version a parameter file is written with. */
+    private static final class ParamFileVersion {
+        static int of(QuantParams p) throws Exception {
+            return PythonJson.parse(ParamFile.toJson(p)).get("version").asInt();
+        }
+    }
+}
