@@ -66,7 +66,10 @@ class ConsumerProjectTest {
         cmd.add("-Dstyle.color=never");
         cmd.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true);
-        pb.environment().remove("MAVEN_OPTS");
+        // A consumer has no checkout: nothing may point the runtime at this one (the shim must come from the jar).
+        for (String k : List.of("MAVEN_OPTS", "QUANTBRIDGE_HOME", "QUANTBRIDGE_VENV")) {
+            pb.environment().remove(k);
+        }
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes());
         assertTrue(p.waitFor(20, TimeUnit.MINUTES), "mvn " + args + " finished");
