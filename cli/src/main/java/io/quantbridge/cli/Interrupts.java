@@ -49,6 +49,23 @@ final class Interrupts {
         handle("TERM", "terminated", EXIT_TERMINATED);
     }
 
+    /** True once a signal started stopping the process: nothing else may print or exit. */
+    static boolean stopping() {
+        return STOPPING.get();
+    }
+
+    /** Blocks for ever when the process is stopping (the interrupt handler ends it). */
+    static void awaitStopIfStopping() {
+        while (stopping()) {
+            try {
+                Thread.sleep(1000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
     private static void handle(String signal, String word, int code) {
         try {
             Signal.handle(new Signal(signal), s -> stop(word, code));

@@ -56,7 +56,10 @@ public final class Main {
     public static void main(String[] args) {
         CliLogging.configure(args);
         Interrupts.install();
-        System.exit(commandLine().execute(args));
+        int code = commandLine().execute(args);
+        // A step that failed because Ctrl-C removed its files: the interrupt handler ends the process.
+        Interrupts.awaitStopIfStopping();
+        System.exit(code);
     }
 
     /** The configured command line (also used by tests). */
@@ -72,6 +75,9 @@ public final class Main {
             return EXIT_INPUT;
         });
         cl.setExecutionExceptionHandler((ex, line, parseResult) -> {
+            if (Interrupts.stopping()) {
+                return Interrupts.EXIT_INTERRUPTED; // the interrupt handler prints the one line and ends the process
+            }
             PrintWriter err = line.getErr();
             boolean verbose = app.verbose;
             if (ex instanceof PythonException p) {
