@@ -15,7 +15,7 @@
 # Needs root (debootstrap, chroot) and a running Docker engine. The result is cached in the
 # engine under NAME-<recipe hash>, so a second run on the same machine takes a second.
 # Environment: DEBIAN_MIRROR (default http://deb.debian.org/debian).
-# Prints the image name on stdout (progress goes to stderr).
+# Prints the image name (NAME-<recipe hash>, also tagged NAME) on stdout; progress goes to stderr.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -28,7 +28,7 @@ MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 PACKAGES="ca-certificates,netbase,tzdata,libssl3,libffi8,libsqlite3-0,libbz2-1.0,liblzma5,libncursesw6,libreadline8,zlib1g,libuuid1,libexpat1,libnsl2,libtirpc3"
 
 say() { printf 'build-base: %s\n' "$*" >&2; }
-die() { printf 'build-base: error: %s\n' "$*" >&2; exit "${2:-2}"; }
+die() { printf 'build-base: error: %s\n' "$1" >&2; exit "${2:-2}"; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -72,7 +72,7 @@ RECIPE="$( { cat "$0"; echo "$VERSION $PACKAGES $MIRROR"; } | sha256sum | cut -c
 IMAGE="$TAG-$RECIPE"
 if [ "$REBUILD" = 0 ] && docker image inspect "$IMAGE" >/dev/null 2>&1; then
   docker tag "$IMAGE" "$TAG"
-  say "cached: $IMAGE (CPython $VERSION)"; echo "$TAG"; exit 0
+  say "cached: $IMAGE (CPython $VERSION)"; echo "$IMAGE"; exit 0
 fi
 
 start=$(date +%s)
@@ -130,4 +130,4 @@ tar -C "$ROOT" -c . | docker import \
   --change 'CMD ["python3"]' - "$IMAGE" >/dev/null
 docker tag "$IMAGE" "$TAG"
 say "built $IMAGE in $(( $(date +%s) - start )) s ($(docker image inspect -f '{{.Size}}' "$IMAGE" | awk '{printf "%.0f MB", $1/1e6}'))"
-echo "$TAG"
+echo "$IMAGE"

@@ -23,7 +23,7 @@ BASE=""
 EXTRA_CA=""
 
 say() { printf 'build: %s\n' "$*" >&2; }
-die() { printf 'build: error: %s\n' "$*" >&2; exit "${2:-2}"; }
+die() { printf 'build: error: %s\n' "$1" >&2; exit "${2:-2}"; }
 
 while [ $# -gt 0 ]; do
   case "$1" in

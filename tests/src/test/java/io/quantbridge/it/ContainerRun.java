@@ -76,7 +76,7 @@ final class ContainerRun {
         long start = System.nanoTime();
         try (GenericContainer<?> c = new GenericContainer<>(DockerImageName.parse(image))) {
             c.withNetworkMode("none").withLabel(ContainerImage.LABEL, "true")
-                    .withStartupCheckStrategy(new RunsToExit().withTimeout(Duration.ofMinutes(10)));
+                    .withStartupCheckStrategy(new RunsToExit().withTimeout(Duration.ofMinutes(20)));
             if (!command.isEmpty()) {
                 c.withCommand(command.toArray(String[]::new));
             }
