@@ -1,6 +1,7 @@
 """TensorFlow calibration over shards: each "process" (its own graph and session) calibrates on
 its shard, and merging every shard's statistics gives the ranges of one session calibrating on
-the union: bit for bit for minmax, within two histogram bins for percentile and mse."""
+the union: bit for bit for minmax, within two histogram bins at either end for percentile (and,
+on this data, mse)."""
 
 import json
 
