@@ -95,8 +95,9 @@ def test_minmax_scales_are_those_of_one_process_on_the_union(calibrated, float_p
 
 @pytest.mark.parametrize("method", ["percentile", "mse"])
 def test_histogram_scales_match_one_process_within_two_bins(calibrated, float_pth, method):
-    """The merged histogram differs from one process's only in how re-binning split counts; the
-    chosen range lies within two bins of the histogram's range at either end."""
+    """The merged histogram differs from one process's only in how re-binning split counts: a
+    percentile range lies within two bins of one process's at either end; mse picks the same
+    candidate range or, in a near tie, its neighbour."""
     _, ranks = calibrated
     qm = single_process(float_pth, method)
     single = activations(quant_params(qm))
@@ -106,8 +107,10 @@ def test_histogram_scales_match_one_process_within_two_bins(calibrated, float_pt
     for (s1, *_), (s2, *_), quantizer in zip(merged, single,
                                                               [m for m in qm.modules() if hasattr(m, "observer_enabled")]):
         width = (float(quantizer.max_val) - min(float(quantizer.min_val), 0.0)) / bins
-        # each end of the chosen range within two bins: the scale within four bins / 255 (and float32 rounding)
-        assert abs(s1 - s2) <= 4 * width / 255 + 1e-6 * s2, (method, s1, s2, width)
+        # percentile: each end within two bins, so the scale within four bins / 255 (and float32
+        # rounding); mse may also pick the neighbouring candidate range, 1 % of the range away
+        tol = 4 * width / 255 + (0.01 * width * bins / 255 if method == "mse" else 0.0)
+        assert abs(s1 - s2) <= tol + 1e-6 * s2, (method, s1, s2, width)
         worst = max(worst, abs(s1 - s2) * 255 / width)
     print(f"quantbridge dist: {method} merged vs one process: scales differ by at most {worst:.3f} bins / 255")
 
