@@ -1,6 +1,7 @@
 """TensorFlow calibration over shards: each "process" (its own graph and session) calibrates on
 its shard, and merging every shard's statistics gives the ranges of one session calibrating on
-the union: bit for bit for minmax, within two histogram bins for percentile and mse."""
+the union: bit for bit for minmax, within two histogram bins at either end for percentile, and for
+mse the same candidate range or its neighbour (1 % of the range away) when two nearly tie."""
 
 import json
 
@@ -89,7 +90,9 @@ def test_merged_shards_give_the_ranges_of_one_process_on_the_union(ex, float_ckp
             full = stats[0]["layers"][name]
             width = (max(s["layers"][name]["histogram"]["hi"] for s in stats)
                      - min(s["layers"][name]["histogram"]["lo"] for s in stats)) / full["histogram"]["bins"]
-            assert abs(merged[0][name][0] - lo) <= 2 * width and abs(merged[0][name][1] - hi) <= 2 * width, name
+            # percentile: two bins at each end; mse may pick the neighbouring candidate (1 % of the range)
+            tol = 2 * width + (0.01 * width * full["histogram"]["bins"] if method == "mse" else 0.0)
+            assert abs(merged[0][name][0] - lo) <= tol and abs(merged[0][name][1] - hi) <= tol, name
 
 
 def test_statistics_of_another_config_are_refused(ex, float_ckpt):

