@@ -14,7 +14,7 @@ import numpy as np
 
 from quantbridge.errors import DataError
 
-__all__ = ["check_batch", "no_batches"]
+__all__ = ["check_iterable", "check_batch", "no_batches"]
 
 
 def _shape_text(shape):
@@ -24,6 +24,17 @@ def _shape_text(shape):
 def _expected(shape, dtype):
     return f"an array of shape {_shape_text(shape)} ({np.dtype(dtype).name})" if shape is not None \
         else f"an array ({np.dtype(dtype).name})"
+
+
+def check_iterable(batches, source):
+    """``batches`` itself when it can be iterated, else the DataError naming ``source``."""
+    try:
+        iter(batches)
+    except TypeError:
+        msg = (f"data function {source} returned {type(batches).__name__}; expected an iterable of batches "
+               f"(a list, a generator or a DataLoader of tensors, arrays or (inputs, targets) pairs)")
+        raise DataError(msg) from None
+    return batches
 
 
 def check_batch(batch, index, source, shape=None, dtype=np.float32, input_name=None):
