@@ -11,7 +11,7 @@ import itertools
 import os
 import sys
 
-from quantbridge.errors import CheckpointError, DataError
+from quantbridge.errors import CheckpointError
 
 __all__ = ["check_target", "limited_batches", "load_float_weights", "check_float_model", "load_quant_state",
            "tf_graph_info"]
@@ -70,17 +70,9 @@ def limited_batches(target, kwargs=None, limit=0):
     """
     from quantbridge._java_support import call_user
 
-    batches = call_user(target, [], kwargs, "data")
-    try:
-        iter(batches)
-    except TypeError:
-        msg = (f"data function {target} returned {type(batches).__name__}; expected an iterable of batches "
-               f"(a list, a generator or a DataLoader of tensors, arrays or (inputs, targets) pairs)")
-        raise DataError(msg) from None
-    if isinstance(batches, (str, bytes, dict)):
-        msg = (f"data function {target} returned a {type(batches).__name__}; expected an iterable of batches "
-               f"(a list, a generator or a DataLoader of tensors, arrays or (inputs, targets) pairs)")
-        raise DataError(msg)
+    from quantbridge.common.batches import check_iterable
+
+    batches = check_iterable(call_user(target, [], kwargs, "data"), f"data function {target}")
     try:
         n = len(batches)
     except TypeError:

@@ -137,6 +137,11 @@ class Held:
     def __len__(self):
         return len(self.value)
 
+    @property
+    def source(self):
+        """The data function the value came from, when it says (for error messages)."""
+        return getattr(self.value, "source", None)
+
     def __repr__(self):
         return f"Held({type(self.value).__name__})"
 

@@ -173,17 +173,11 @@ class GraphSession:
         data function in those errors. Returns the number of batches run."""
         import itertools
 
-        from quantbridge.common.batches import check_batch, no_batches, source_of
-        from quantbridge.errors import DataError
+        from quantbridge.common.batches import check_batch, check_iterable, no_batches, source_of
         from quantbridge.tf import set_calibrate_state
 
         source = source_of(batches, f"data function {source}" if source else "the calibration batches")
-        try:
-            iter(batches)
-        except TypeError:
-            msg = (f"{source} returned {type(batches).__name__}; expected an iterable of batches "
-                   f"(a list or a generator of arrays or (inputs, ...) tuples)")
-            raise DataError(msg) from None
+        check_iterable(batches, source)
         if max_batches:
             batches = itertools.islice(batches, int(max_batches))
         batches = list(batches)

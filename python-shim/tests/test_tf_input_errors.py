@@ -78,6 +78,15 @@ def ckpts(support, config, tmp_path_factory):
     return {"dir": work, "float": floats, "quant": quant, "other": other, "shapes": shapes}
 
 
+@pytest.fixture
+def rewritten(support, config):
+    """A session over the digits graph rewritten with the all-INT8 config, closed afterwards."""
+    session = support.open_session(BUILDER)
+    session.optimize(config)
+    yield session
+    session.close()
+
+
 def _copy(prefix, dest):
     """A copy of checkpoint ``prefix`` as ``dest`` (every file of it); returns the new prefix."""
     folder, stem = os.path.split(prefix)
@@ -138,57 +147,37 @@ DAMAGED = {
 
 
 @pytest.mark.parametrize("kind", sorted(DAMAGED))
-def test_damaged_float_checkpoint(support, config, ckpts, kind):
+def test_damaged_float_checkpoint(rewritten, ckpts, kind):
     bad = _damage(kind, ckpts["float"], ckpts["dir"])
-    session = support.open_session(BUILDER)
-    try:
-        session.optimize(config)
-        with pytest.raises(CheckpointError) as err:
-            session.restore_float(bad)
-    finally:
-        session.close()
+    with pytest.raises(CheckpointError) as err:
+        rewritten.restore_float(bad)
     text = _one_line(err)
     assert bad in text and DAMAGED[kind] in text, text
 
 
 @pytest.mark.parametrize("kind", ["truncated_data", "random_index"])
-def test_damaged_quant_checkpoint(support, config, ckpts, kind):
+def test_damaged_quant_checkpoint(rewritten, ckpts, kind):
     bad = _damage(kind, ckpts["quant"], ckpts["dir"], "quant")
-    session = support.open_session(BUILDER)
-    try:
-        session.optimize(config)
-        with pytest.raises(CheckpointError) as err:
-            session.restore(bad)
-    finally:
-        session.close()
+    with pytest.raises(CheckpointError) as err:
+        rewritten.restore(bad)
     assert bad in _one_line(err)
 
 
-def test_another_models_checkpoint(support, config, ckpts):
-    session = support.open_session(BUILDER)
-    try:
-        session.optimize(config)
-        with pytest.raises(CheckpointError) as err:
-            session.restore_float(ckpts["other"])
-        text = _one_line(err)
-        assert "belongs to another model" in text and "bn1/beta" in text and "encoder/w" in text, text
-        with pytest.raises(CheckpointError) as err:
-            session.restore_float(ckpts["shapes"])
-        text = _one_line(err)
-        assert "does not fit the graph" in text and "conv1/kernel: graph [3, 3, 1, 16], checkpoint [5, 5, 1, 4]" \
-            in text, text
-    finally:
-        session.close()
+def test_another_models_checkpoint(rewritten, ckpts):
+    with pytest.raises(CheckpointError) as err:
+        rewritten.restore_float(ckpts["other"])
+    text = _one_line(err)
+    assert "belongs to another model" in text and "bn1/beta" in text and "encoder/w" in text, text
+    with pytest.raises(CheckpointError) as err:
+        rewritten.restore_float(ckpts["shapes"])
+    text = _one_line(err)
+    assert "does not fit the graph" in text and "conv1/kernel: graph [3, 3, 1, 16], checkpoint [5, 5, 1, 4]" in text, \
+        text
 
 
-def test_float_checkpoint_where_the_quantized_one_belongs(support, config, ckpts):
-    session = support.open_session(BUILDER)
-    try:
-        session.optimize(config)
-        with pytest.raises(CheckpointError) as err:
-            session.restore(ckpts["float"])
-    finally:
-        session.close()
+def test_float_checkpoint_where_the_quantized_one_belongs(rewritten, ckpts):
+    with pytest.raises(CheckpointError) as err:
+        rewritten.restore(ckpts["float"])
     text = _one_line(err)
     assert "no activation ranges" in text and "conv1/Conv2D" in text and "another config" in text, text
 
@@ -228,28 +217,36 @@ BAD_BATCHES = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_BATCHES))
-def test_unusable_calibration_batches(support, config, ckpts, case):
+def test_unusable_calibration_batches(rewritten, ckpts, case):
+    from quantbridge.tf._rewrite import state_of
+
     batches, text = BAD_BATCHES[case]
-    session = support.open_session(BUILDER)
-    try:
-        session.optimize(config)
-        session.restore_float(ckpts["float"])
-        with pytest.raises(DataError) as err:
-            session.calibrate(batches, INPUT, OUTPUT, source="mine.data:batches")
-        message = _one_line(err)
-        assert message.startswith("data function mine.data:batches") and text in message, message
-        from quantbridge.tf._rewrite import state_of
-        assert not state_of(session.sess).calibrating      # calibration mode was left again
-    finally:
-        session.close()
+    rewritten.restore_float(ckpts["float"])
+    with pytest.raises(DataError) as err:
+        rewritten.calibrate(batches, INPUT, OUTPUT, source="mine.data:batches")
+    message = _one_line(err)
+    assert message.startswith("data function mine.data:batches") and text in message, message
+    assert not state_of(rewritten.sess).calibrating      # never entered, or left again
 
 
-def test_float64_and_integer_batches_are_cast(support, config, ckpts):
-    session = support.open_session(BUILDER)
-    try:
-        session.optimize(config)
-        session.restore_float(ckpts["float"])
-        assert session.calibrate([_x(dtype=np.float64), (np.ones((2, 8, 8, 1), np.int64), None)], INPUT, OUTPUT) == 2
-    finally:
-        session.close()
+def test_float64_and_integer_batches_are_cast(rewritten, ckpts):
+    rewritten.restore_float(ckpts["float"])
+    assert rewritten.calibrate([_x(dtype=np.float64), (np.ones((2, 8, 8, 1), np.int64), None)], INPUT, OUTPUT) == 2
 
+
+def test_an_interrupted_calibration_keeps_its_own_error(rewritten, ckpts, monkeypatch):
+    """An error raised while the batches run (here a KeyboardInterrupt at the first progress
+    event) is what the caller sees, not a later 'collected no range' from finalising the ranges;
+    calibration mode is left."""
+    from quantbridge import _tf_support
+    from quantbridge.tf._rewrite import state_of
+
+    rewritten.restore_float(ckpts["float"])
+
+    def interrupt(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_tf_support.qb_progress, "emit", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        rewritten.calibrate([_x(), _x()], INPUT, OUTPUT)
+    assert not state_of(rewritten.sess).calibrating

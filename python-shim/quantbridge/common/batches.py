@@ -18,7 +18,7 @@ import numpy as np
 from quantbridge.common import finite
 from quantbridge.errors import DataError
 
-__all__ = ["source_of", "first_input", "check_input", "check_batch", "no_batches", "describe"]
+__all__ = ["source_of", "first_input", "check_input", "check_iterable", "check_batch", "no_batches", "describe"]
 
 
 def source_of(batches, default="the calibration batches"):
@@ -75,6 +75,22 @@ def _shape_text(shape):
 def _expected(shape, dtype):
     return f"an array of shape {_shape_text(shape)} ({np.dtype(dtype).name})" if shape is not None \
         else f"an array ({np.dtype(dtype).name})"
+
+
+def check_iterable(batches, source):
+    """``batches`` itself when it is an iterable of batches, else the DataError naming ``source``
+    (a string, bytes or a dict iterate, but not over batches)."""
+    if isinstance(batches, (str, bytes, dict)):
+        got = f"a {type(batches).__name__}"
+    else:
+        try:
+            iter(batches)
+            return batches
+        except TypeError:
+            got = type(batches).__name__
+    msg = (f"{source} returned {got}; expected an iterable of batches "
+           f"(a list, a generator or a DataLoader of tensors, arrays or (inputs, targets) pairs)")
+    raise DataError(msg) from None
 
 
 def check_batch(batch, index, source, shape=None, dtype=np.float32, input_name=None):

@@ -94,6 +94,7 @@ def is_flag(node):
 
 
 _RESOURCE = tf.resource.as_datatype_enum
+_READS = ("ReadVariableOp", "ResourceGather")
 # Ops that pass a tensor (a variable's resource handle included) through unchanged.
 _PASS_THROUGH = ("Identity", "Switch", "RefSwitch", "Enter", "RefEnter", "Exit", "RefExit", "Merge", "RefMerge",
                  "NextIteration", "RefNextIteration")
@@ -115,7 +116,7 @@ def _handle_sources(gd, handles):
 
 def _frozen_read(node, dtype):
     """A read of a handle that became a Const: ``ReadVariableOp`` -> ``Identity``,
-    ``ResourceGather`` -> ``GatherV2`` (axis 0, as the resource op gathers); None otherwise."""
+    ``ResourceGather`` -> ``GatherV2`` (axis 0, as the resource op gathers); plus the new Consts."""
     if node.op == "ReadVariableOp":
         new = node_def_pb2.NodeDef(name=node.name, op="Identity", input=list(node.input))
         new.attr["T"].type = dtype
@@ -130,7 +131,8 @@ def _frozen_read(node, dtype):
         new.attr["Taxis"].type = tf.int32.as_datatype_enum
         new.attr["batch_dims"].i = node.attr["batch_dims"].i
         return new, [axis]
-    return None, []
+    msg = f"not a read of a resource variable: {node.op}"
+    raise ValueError(msg)
 
 
 def freeze(gd, values, variable_ops=("VariableV2", "Variable")):
@@ -157,7 +159,7 @@ def freeze(gd, values, variable_ops=("VariableV2", "Variable")):
             new = node_def_pb2.NodeDef()
             new.CopyFrom(node)
             new.attr["T"].type = tf.as_dtype(np.asarray(values[carried[node.name]]).dtype).as_datatype_enum
-        elif source is not None and _frozen_read(node, 0)[0] is not None:
+        elif source is not None and node.op in _READS:
             dtype = tf.as_dtype(np.asarray(values[source]).dtype).as_datatype_enum
             new, extra = _frozen_read(node, dtype)
             nodes.extend(extra)

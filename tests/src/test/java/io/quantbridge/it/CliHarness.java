@@ -15,6 +15,7 @@ final class CliHarness {
     /** The example user projects. */
     static final Path TORCH_PROJECT = Runtimes.home().resolve("tests/projects/torch_project");
     static final Path TF_PROJECT = Runtimes.home().resolve("tests/projects/tf_project");
+    static final Path KERAS_PROJECT = Runtimes.home().resolve("tests/projects/keras_project");
 
     private CliHarness() {
     }
