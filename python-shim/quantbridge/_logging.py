@@ -27,7 +27,7 @@ class _JavaHandler(logging.Handler):
 
     def emit(self, record):
         try:
-            message = self.format(record)
+            message = self.format(record).rstrip("\n")
             if _on_owner():
                 _sink.record(record.name, int(record.levelno), message)
             else:
@@ -89,11 +89,9 @@ def install(sink):
     logging.captureWarnings(True)
     tf_level = int(sink.level("tensorflow"))
     logging.getLogger("tensorflow").setLevel(tf_level)
-    if tf_level > logging.INFO:
-        # TensorFlow's C++ log and its deprecation notices stay quiet unless asked for.
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    else:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0")
+    # TensorFlow's C++ log stays quiet (errors only) unless python.tensorflow is at INFO or below
+    # (the command line's --verbose); read when TensorFlow is first imported.
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2" if tf_level > logging.INFO else "0"
 
 
 def flush():

@@ -139,7 +139,7 @@ final class WorkerProcess {
         }
         cmd.addAll(options.jvmArgs());
         cmd.add("-cp");
-        cmd.add(options.classPath() != null ? options.classPath() : System.getProperty("java.class.path"));
+        cmd.add(absolute(options.classPath() != null ? options.classPath() : System.getProperty("java.class.path")));
         cmd.add(WorkerMain.class.getName());
         cmd.add(socket.toString());
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile());
@@ -158,6 +158,17 @@ final class WorkerProcess {
             throw new WorkerFailedException(WorkerFailedException.Reason.START_FAILED, -1,
                     "cannot start the worker JVM (" + cmd.get(0) + "): " + e.getMessage());
         }
+    }
+
+    /** The class path with relative entries made absolute: the worker runs in its own directory. */
+    static String absolute(String classPath) {
+        List<String> out = new ArrayList<>();
+        for (String e : classPath.split(java.io.File.pathSeparator)) {
+            if (!e.isEmpty()) {
+                out.add(Path.of(e).isAbsolute() ? e : Path.of(e).toAbsolutePath().normalize().toString());
+            }
+        }
+        return String.join(java.io.File.pathSeparator, out);
     }
 
     private SocketChannel accept(ServerSocketChannel server, Process p) throws IOException, InterruptedException,

@@ -27,7 +27,7 @@ class CliLauncherTest {
 
     @Test
     void launcherHelpListsTheCommands() throws Exception {
-        assumeTrue(Files.isDirectory(HOME.resolve("java/target/lib")), "the Java side is not built");
+        assumeTrue(Files.isDirectory(HOME.resolve("cli/target/lib")), "the Java side is not built");
         Proc r = exec(List.of(HOME.resolve("quantbridge").toString(), "--help"));
         assertEquals(0, r.code(), r.out());
         for (String cmd : List.of("setup", "test", "config", "calibrate", "train", "export", "inspect", "report")) {

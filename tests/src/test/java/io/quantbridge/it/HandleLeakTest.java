@@ -39,7 +39,7 @@ class HandleLeakTest {
             assertEquals(4, qm.params().quantizedLayers().size());
         }
         // Dropped without close: the Cleaner releases it once the handle is unreachable.
-        Object dropped = rt.call("collections:OrderedDict");
+        Object dropped = rt.call("collections:deque");
         assertTrue(dropped instanceof PyHandle, String.valueOf(dropped));
     }
 
@@ -74,13 +74,18 @@ class HandleLeakTest {
         }
     }
 
-    /** Live handles once dropped Java handles have been collected and released. */
+    /** Live handles once dropped Java handles have been collected and released (polls until it stops falling). */
     private static long settledHandles(PythonRuntime rt) throws Exception {
-        for (int i = 0; i < 3; i++) {
+        long last = Long.MAX_VALUE;
+        for (int i = 0; i < 40; i++) {
             System.gc();
-            Thread.sleep(20);
+            Thread.sleep(50);
+            long now = rt.liveHandles();   // releases what the Cleaner queued, then counts
+            if (now == last) {
+                return now;
+            }
+            last = now;
         }
-        rt.call("gc:collect");
-        return rt.liveHandles();
+        return last;
     }
 }

@@ -21,15 +21,26 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code ./quantbridge test -pl java,cli,tests -Dtest=WorkerOverheadBenchmark -Dquantbridge.bench=true
  * -Dsurefire.failIfNoSpecifiedTests=false -Dquantbridge.skipPytest=true}.
  */
-class WorkerOverheadBenchmark {
+public class WorkerOverheadBenchmark {
     private static final int RUNS = 3;
 
     @TempDir
     Path tmp;
 
+    /** Runs the benchmark outside JUnit: {@code java -cp TEST_CLASSPATH io.quantbridge.it.WorkerOverheadBenchmark}. */
+    public static void main(String[] args) throws Exception {
+        WorkerOverheadBenchmark b = new WorkerOverheadBenchmark();
+        b.tmp = Files.createTempDirectory("quantbridge_bench_");
+        b.measure();
+    }
+
     @Test
     void workerOverheadPerJob() throws Exception {
         Assumptions.assumeTrue(Boolean.getBoolean("quantbridge.bench"), "set -Dquantbridge.bench=true to run");
+        measure();
+    }
+
+    private void measure() throws Exception {
         double[] inProcess = new double[RUNS];
         double callMicros;
         long t0 = System.nanoTime();
