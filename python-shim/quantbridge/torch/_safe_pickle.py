@@ -10,6 +10,7 @@ before the object it names is called, so nothing in the file runs.
 """
 
 import collections
+import importlib
 import io
 import pickle
 
@@ -19,7 +20,7 @@ __all__ = ["RefusedGlobal", "Unpickler", "load", "loads", "allowed"]
 _BUILTINS = frozenset({"set", "frozenset", "list", "dict", "tuple", "int", "float", "complex", "bool", "str",
                        "bytes", "bytearray", "slice", "range"})
 _TORCH_UTILS = frozenset({"_rebuild_tensor", "_rebuild_tensor_v2", "_rebuild_parameter",
-                          "_rebuild_parameter_with_state", "_rebuild_qtensor"})
+                          "_rebuild_parameter_with_state"})
 _NUMPY = {("numpy.core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "scalar"), ("numpy", "ndarray"),
           ("numpy", "dtype")}
 
@@ -43,8 +44,6 @@ def allowed(module, name):
         import _codecs
         return _codecs.encode
     if (module, name) in _NUMPY:
-        import numpy.core.multiarray  # noqa: F401
-        import importlib
         return getattr(importlib.import_module(module), name)
     if module == "torch._utils" and name in _TORCH_UTILS:
         import torch._utils
