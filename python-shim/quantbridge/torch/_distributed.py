@@ -220,8 +220,9 @@ def init_from_env(timeout_s=None, backend=None):
     """Start the default process group of a rank launched by ``torch.distributed.run``.
 
     Reads ``RANK``, ``WORLD_SIZE``, ``MASTER_ADDR`` and ``MASTER_PORT`` from the environment (and
-    ``LOCAL_RANK`` for the CUDA device). ``backend`` defaults to NCCL when CUDA is available and
-    gloo otherwise; ``timeout_s`` (default ``QUANTBRIDGE_DIST_TIMEOUT`` or 1800) bounds every
+    ``LOCAL_RANK`` for the CUDA device). ``backend`` defaults to ``QUANTBRIDGE_DIST_BACKEND`` or
+    gloo, which serves CPU and CUDA models alike; NCCL (``QUANTBRIDGE_DIST_BACKEND=nccl``) needs the
+    model on the rank's GPU (``cuda:LOCAL_RANK``, made current here); ``timeout_s`` (default ``QUANTBRIDGE_DIST_TIMEOUT`` or 1800) bounds every
     collective. Returns ``{"rank", "world_size", "local_rank", "backend"}``; a process group that
     is already initialised is kept.
     """
@@ -234,7 +235,7 @@ def init_from_env(timeout_s=None, backend=None):
         raise QuantBridgeError(msg)
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     if backend is None:
-        backend = os.environ.get("QUANTBRIDGE_DIST_BACKEND") or ("nccl" if torch.cuda.is_available() else "gloo")
+        backend = os.environ.get("QUANTBRIDGE_DIST_BACKEND") or "gloo"
     if backend not in ("gloo", "nccl"):
         msg = f"distributed backend {backend!r} is not supported; expected 'gloo' or 'nccl'"
         raise QuantBridgeError(msg)

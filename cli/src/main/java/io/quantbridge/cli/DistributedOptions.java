@@ -22,7 +22,7 @@ final class DistributedOptions {
             "--master-port", "--dist-timeout");
 
     @Option(names = "--nproc-per-node", paramLabel = "N", order = 100,
-            description = "Run on N ranks on this machine (torch.distributed, gloo on CPU or NCCL on GPUs); "
+            description = "Run on N ranks on this machine (torch.distributed: gloo, or QUANTBRIDGE_DIST_BACKEND=nccl); "
                     + "calibration merges every rank's statistics, training wraps the model in DistributedDataParallel. "
                     + "PyTorch only.")
     Integer nprocPerNode;

@@ -43,7 +43,7 @@ public final class Ranks {
 
     /**
      * In a rank: starts torch.distributed's default process group in the embedded interpreter
-     * (gloo, or NCCL when CUDA is available), so that calibration merges every rank's statistics.
+     * (gloo, or {@code QUANTBRIDGE_DIST_BACKEND}), so that calibration merges every rank's statistics.
      *
      * @throws QuantBridgeException if the process group cannot start (the others did not come, a bad address)
      */
