@@ -129,3 +129,19 @@ def test_reduce_range_must_be_a_boolean():
     cfg["quantbridge"] = {"reduce_range": "yes"}
     with pytest.raises(ConfigError, match="reduce_range' is 'yes'; expected true or false"):
         optimize_model(Net(), cfg)
+
+
+def test_quant_loss_includes_the_points_and_qat_learns_their_scales():
+    from quantbridge.torch import get_quant_loss
+    torch.manual_seed(0)
+    _, q = _quant(Net())
+    calibrate(q, [torch.randn(4, 2, 8, 8)])
+    q.train()
+    before = float(q.quantbridge_points["block_bn2"].scale)
+    opt = torch.optim.SGD(q.parameters(), lr=0.5)
+    out = q(torch.randn(4, 2, 8, 8))
+    with_points = get_quant_loss(q)
+    assert q.quantbridge_points["block_bn2"].quant_error() is not None
+    (out.pow(2).mean() + with_points).backward()
+    opt.step()
+    assert float(q.quantbridge_points["block_bn2"].scale) != before
