@@ -41,7 +41,7 @@ from quantbridge.common import config as qconfig
 from quantbridge.common import paramfile
 from quantbridge.common import batches as qbatches
 from quantbridge.errors import DivergedError, ModelError
-from quantbridge.torch import _batches, _config, _distributed, _export, _layers, _state
+from quantbridge.torch import _batches, _config, _distributed, _export, _layers, _points, _state
 from quantbridge.torch._modules import ActivationFakeQuantize, WeightFakeQuantize, cached_weights
 
 __all__ = ["generate_config_file", "optimize_model", "get_quant_loss", "set_calibrate_state",
@@ -101,7 +101,8 @@ def get_quant_loss(quant_model):
     ``||x - fq(x)||^2 / ||x||^2`` of the layer input in the current training-mode forward pass
     of ``quant_model`` (summed over the calls of a layer called more than once; denominators are
     constants). A layer that did not run in that pass (a branch not taken) adds its weight term
-    only. Gradients reach the weights (toward their grid points), the learned activation scales
+    only. The derived quantization points with a quantizer of their own (``quant_model.quantbridge_points``)
+    add their input's term the same way. Gradients reach the weights (toward their grid points), the learned activation scales
     and the clipped activations. Call it after the forward pass and before ``backward``: the
     layer inputs are released when the backward pass reaches them. Add it with a small weight,
     ``loss + 0.05 * get_quant_loss(quant_model)``: about 1:20 to the task loss is typical.
@@ -111,6 +112,11 @@ def get_quant_loss(quant_model):
     for module in _quant_layers(quant_model):
         terms.append(module.weight_quant.quant_error(module.weight))
         act = module.activation_quant.quant_error()
+        if act is not None:
+            terms.append(act)
+    container = getattr(quant_model, _points.CONTAINER, None)
+    for quantizer in (container.values() if container is not None else ()):
+        act = quantizer.quant_error()      # a derived point of its own (layer outputs, residual adds)
         if act is not None:
             terms.append(act)
     if not terms:

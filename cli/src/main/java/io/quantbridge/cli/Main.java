@@ -14,7 +14,7 @@ import picocli.CommandLine.Option;
         subcommands = {
                 ConfigCommand.class, CalibrateCommand.class, TrainCommand.class, ExportCommand.class,
                 InspectCommand.class, ReportCommand.class, SensitivityCommand.class,
-                DoctorCommand.class, DemoCommand.class},
+                DoctorCommand.class, DemoCommand.class, BenchCommand.class},
         footerHeading = "%nLauncher commands (./quantbridge only):%n",
         footer = {"  setup    Create .venv (the pinned Python stack), build jep and the Java side.",
                 "  test     Run every test: Maven verify (JUnit and pytest)."},

@@ -23,6 +23,14 @@ final class DemoSupport {
         }
     }
 
+    static byte[] read(Path p) throws QuantBridgeException {
+        try {
+            return Files.readAllBytes(p);
+        } catch (IOException e) {
+            throw new QuantBridgeException("cannot read " + p + ": " + e.getMessage(), e);
+        }
+    }
+
     static Path mkdirs(Path dir) throws QuantBridgeException {
         try {
             return Files.createDirectories(dir);

@@ -19,6 +19,8 @@ final class ConfigChecks {
     static final String INPUT_SHAPE = "input_shape";
     static final String EXTRA_KEY = "quantbridge";
     static final String CALIBRATION = "calibration";
+    /** {@code quantbridge.reduce_range}: 7-bit activations (checked here, applied by the shim). */
+    static final String REDUCE_RANGE = "reduce_range";
     static final String OP_TYPE = "op_type";
     static final String QUANT_STRATEGY = "quant_strategy";
     private static final int SAMPLE = 8;
@@ -83,13 +85,18 @@ final class ConfigChecks {
         }
         List<String> unknown = new ArrayList<>();
         extra.fieldNames().forEachRemaining(k -> {
-            if (!isComment(k) && !CALIBRATION.equals(k)) {
+            if (!isComment(k) && !CALIBRATION.equals(k) && !REDUCE_RANGE.equals(k)) {
                 unknown.add(k);
             }
         });
         if (!unknown.isEmpty()) {
             throw new ConfigException("unknown key(s) " + PythonRepr.of(unknown) + " in '" + EXTRA_KEY
-                    + "'; expected one of ['calibration']");
+                    + "'; expected one of ['calibration', 'reduce_range']");
+        }
+        JsonNode reduce = extra.get(REDUCE_RANGE);
+        if (reduce != null && !reduce.isBoolean()) {
+            throw new ConfigException("'" + EXTRA_KEY + "." + REDUCE_RANGE + "' is " + PythonRepr.of(reduce)
+                    + "; expected true or false");
         }
         JsonNode given = extra.get(CALIBRATION);
         if (given == null || isEmptyOrNull(given)) {

@@ -1,0 +1,147 @@
+"""Derived quantization points (integer kernels): where they are, how they are kept and exported."""
+
+import json
+import warnings
+
+import onnx
+import pytest
+import torch
+from torch import nn
+
+from quantbridge.torch import build_config, calibrate, generate_final_model, optimize_model
+from quantbridge.torch import _points
+
+
+class Block(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c)
+        self.relu = nn.ReLU()
+        self.conv2 = nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c)
+
+    def forward(self, x):
+        out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+        out += x
+        return self.relu(out)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU())
+        self.pool = nn.MaxPool2d(2)
+        self.block = Block(4)
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        x = self.block(self.pool(self.stem(x)))
+        return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+
+class Untraceable(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 2, 1)
+
+    def forward(self, x):
+        if x.sum() > 0:        # data-dependent control flow
+            return self.conv(x)
+        return self.conv(-x)
+
+
+def _quant(model, reduce_range=False):
+    cfg = build_config(model, "x:1,2,8,8")
+    for entry in cfg["layer_strategy"].values():
+        entry["quant_strategy"] = "Quant_INT8-8"
+    if reduce_range:
+        cfg["quantbridge"] = {"reduce_range": True}
+    return cfg, optimize_model(model, cfg)
+
+
+def test_points_of_a_residual_net():
+    torch.manual_seed(0)
+    _, q = _quant(Net().eval())
+    points = {p.name: p for p in _points.points_of(q)}
+    # stem output moved through MaxPool: the mirror before it, the point after it owned by block.conv1
+    assert points["stem_2"].mirror_of == "pool" and not points["stem_2"].hook
+    assert points["pool"].owner == "block/conv1/Conv2D" and points["pool"].hook   # the add reads it too
+    assert points["block_relu"].owner == "block/conv2/Conv2D" and not points["block_relu"].hook
+    assert points["block_bn2"].owner is None and points["block_bn2"].hook          # an add input
+    assert points["block_relu_1"].call == ("block", None)                          # the add's output
+    assert "fc" not in points                                                      # the model output
+    keys = [k for k in q.state_dict() if k.startswith(_points.CONTAINER + ".")]
+    assert {k.split(".")[1] for k in keys} == {"block_bn2", "block_relu_1"}
+
+
+def test_points_are_calibrated_exported_and_named_in_the_onnx_graph(workdir):
+    torch.manual_seed(0)
+    model = Net().eval()
+    cfg, q = _quant(Net().eval())
+    q.load_state_dict(model.state_dict(), strict=False)
+    g = torch.Generator().manual_seed(1)
+    calibrate(q, [torch.randn(4, 2, 8, 8, generator=g) for _ in range(3)])
+    own = q.quantbridge_points["block_bn2"]
+    assert int(own.calibrated[0]) == 1 and float(own.min_val) < 0 < float(own.max_val)
+    torch.save(q.state_dict(), "q.pth")
+    result = generate_final_model(model, cfg, "q.pth", "./", "net")
+    with open("net_quant_param.json", encoding="utf-8") as fh:
+        params = json.load(fh)
+    assert params["version"] == 2
+    graph = onnx.load("net.onnx").graph
+    assert not [n for n in graph.node if n.domain == _points.MARK_DOMAIN]
+    produced = {o for n in graph.node for o in n.output}
+    by_name = {p["name"]: p for p in params["points"]}
+    assert set(by_name) == {"stem_2", "pool", "block_relu", "block_bn2", "block_relu_1"}
+    for p in params["points"]:
+        assert p["tensor"] in produced
+    conv1 = next(l for l in params["layers"] if l["name"] == "block/conv1/Conv2D")
+    assert by_name["pool"]["scale"] == conv1["activation"]["scale"]
+    assert by_name["pool"]["tensor"] == conv1["activation"]["tensor"]
+    assert result["param_dict"]["points"] == params["points"]
+
+
+def test_an_untraceable_model_keeps_input_only_quantization():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _, q = _quant(Untraceable())
+    assert _points.points_of(q) == []
+    assert any("torch.fx cannot trace" in str(w.message) for w in caught)
+
+
+def test_reduce_range_uses_127_levels_and_still_saturates_at_255():
+    torch.manual_seed(0)
+    _, q = _quant(Net().eval(), reduce_range=True)
+    calibrate(q, [torch.randn(4, 2, 8, 8)])
+    aq = q.stem[0].activation_quant
+    qp = aq.qparams()
+    assert qp["bits"] == 7 and aq.quant_max == 255
+    lo, hi = float(aq.min_val), float(aq.max_val)
+    assert qp["scale"] == pytest.approx((hi - lo) / 127, rel=1e-6)
+    x = torch.full((1,), hi * 3)
+    assert float(aq(x)) == pytest.approx((255 - qp["zero_point"]) * qp["scale"], rel=1e-6)
+
+
+def test_reduce_range_must_be_a_boolean():
+    from quantbridge.errors import ConfigError
+    cfg = build_config(Net(), "x:1,2,8,8")
+    cfg["quantbridge"] = {"reduce_range": "yes"}
+    with pytest.raises(ConfigError, match="reduce_range' is 'yes'; expected true or false"):
+        optimize_model(Net(), cfg)
+
+
+def test_quant_loss_includes_the_points_and_qat_learns_their_scales():
+    from quantbridge.torch import get_quant_loss
+    torch.manual_seed(0)
+    _, q = _quant(Net())
+    calibrate(q, [torch.randn(4, 2, 8, 8)])
+    q.train()
+    before = float(q.quantbridge_points["block_bn2"].scale)
+    opt = torch.optim.SGD(q.parameters(), lr=0.5)
+    out = q(torch.randn(4, 2, 8, 8))
+    with_points = get_quant_loss(q)
+    assert q.quantbridge_points["block_bn2"].quant_error() is not None
+    (out.pow(2).mean() + with_points).backward()
+    opt.step()
+    assert float(q.quantbridge_points["block_bn2"].scale) != before
