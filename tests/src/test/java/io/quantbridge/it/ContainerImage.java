@@ -8,7 +8,9 @@ import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.model.Container;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.extension.ConditionEvaluationResult;
+import org.junit.jupiter.api.extension.ExecutionCondition;
+import org.junit.jupiter.api.extension.ExtensionContext;
 import org.testcontainers.DockerClientFactory;
 
 /**
@@ -32,31 +34,53 @@ final class ContainerImage {
     private ContainerImage() {
     }
 
-    /** The image to test, after removing leftover test containers; skips or fails when there is none. */
-    static String require() {
-        String mode = System.getProperty("quantbridge.docker", "auto");
+    private static boolean checked;
+    private static String missing;
+
+    /** The image to test, after removing leftover test containers of a killed run. */
+    static String image() {
         String image = System.getProperty("quantbridge.docker.image", "quantbridge:latest");
-        if (!List.of("auto", "required", "off").contains(mode)) {
-            fail("-Dquantbridge.docker must be auto, required or off, got '" + mode + "'");
-        }
-        Assumptions.assumeFalse(mode.equals("off"), "container tests switched off (-Dquantbridge.docker=off)");
-        String missing = null;
-        if (!DockerClientFactory.instance().isDockerAvailable()) {
-            missing = "no Docker engine answers (as root, docker/engine.sh starts one; see the README's Docker section)";
-        } else if (inspect(image) == null) {
-            missing = "the image " + image + " is not built (docker/build.sh builds it; see the README's Docker section)";
-        }
-        if (missing != null) {
-            if (mode.equals("required")) {
-                fail("-Dquantbridge.docker=required but " + missing);
-            }
-            Assumptions.abort("skipping the container tests: " + missing);
-        }
         removeLeftovers();
         InspectImageResponse info = inspect(image);
         System.out.printf("quantbridge docker: testing %s (%s, created %s, %.2f GB)%n", image,
                 info.getId().substring(0, 19), info.getCreated(), info.getSize() / 1e9);
         return image;
+    }
+
+    /** Why the container tests cannot run here (null when they can); fails in mode required. */
+    static synchronized String missing() {
+        String mode = System.getProperty("quantbridge.docker", "auto");
+        if (!checked) {
+            String image = System.getProperty("quantbridge.docker.image", "quantbridge:latest");
+            if (!List.of("auto", "required", "off").contains(mode)) {
+                fail("-Dquantbridge.docker must be auto, required or off, got '" + mode + "'");
+            }
+            if (mode.equals("off")) {
+                missing = "switched off (-Dquantbridge.docker=off)";
+            } else if (!DockerClientFactory.instance().isDockerAvailable()) {
+                missing = "no Docker engine answers (as root, docker/engine.sh starts one; see the README's Docker section)";
+            } else if (inspect(image) == null) {
+                missing = "the image " + image + " is not built (docker/build.sh builds it; see the README's Docker section)";
+            }
+            checked = true;
+            if (missing != null && !mode.equals("required")) {
+                System.out.println("quantbridge docker: container tests skipped: " + missing);
+            }
+        }
+        if (missing != null && mode.equals("required")) {
+            fail("-Dquantbridge.docker=required but " + missing);
+        }
+        return missing;
+    }
+
+    /** Runs the annotated class only when {@link #missing()} finds nothing missing; else says why. */
+    static final class Available implements ExecutionCondition {
+        @Override
+        public ConditionEvaluationResult evaluateExecutionCondition(ExtensionContext context) {
+            String why = missing();
+            return why == null ? ConditionEvaluationResult.enabled("image and engine present")
+                    : ConditionEvaluationResult.disabled("container tests skipped: " + why);
+        }
     }
 
     /** The image's metadata, or null when the engine does not have it. */

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,6 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the host. Which image and when: {@link ContainerImage}.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@ExtendWith(ContainerImage.Available.class)
 class DockerProjectTest {
     private static final String MODEL = "digitsnet.model:build_model";
 
@@ -41,7 +43,7 @@ class DockerProjectTest {
 
     @BeforeAll
     static void copyOfTheUsersProject() throws IOException {
-        image = ContainerImage.require();
+        image = ContainerImage.image();
         project = tmp.resolve("project");
         Path from = Runtimes.home().resolve("tests/projects/torch_project");
         try (Stream<Path> files = Files.walk(from)) {
