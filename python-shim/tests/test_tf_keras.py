@@ -268,7 +268,7 @@ def test_sequential_model_end_to_end(sequential):
     assert sequential["ptq_acc"] >= sequential["float_acc"] - 3.0
 
 
-APPLICATIONS = [("MobileNetV2", {"alpha": 0.35})]
+APPLICATIONS = [("MobileNetV2", {"alpha": 0.35}), ("MobileNet", {"alpha": 0.25})]
 
 
 @pytest.mark.parametrize(("arch", "kwargs"), APPLICATIONS, ids=[a for a, _ in APPLICATIONS])
