@@ -13,6 +13,7 @@ ort = pytest.importorskip("onnxruntime")
 from onnx import helper, numpy_helper  # noqa: E402
 from torch import nn  # noqa: E402
 
+from quantbridge.torch import ActivationFakeQuantize  # noqa: E402
 from quantbridge.common import paramfile  # noqa: E402
 from quantbridge.examples import digits_torch  # noqa: E402
 from quantbridge.torch import (build_config, calibrate, export_onnx, fake_quant_predict,  # noqa: E402
@@ -88,14 +89,14 @@ def _save(quant):
 
 def _outputs(quant, feeds, act_quant=True):
     for m in quant.modules():
-        if hasattr(m, "activation_quant"):
-            m.activation_quant.enable_fake_quant(act_quant)
+        if isinstance(m, ActivationFakeQuantize):       # layer inputs and derived points
+            m.enable_fake_quant(act_quant)
     quant.eval()
     with torch.no_grad():
         out = quant(*[torch.from_numpy(v) for v in feeds.values()])
     for m in quant.modules():
-        if hasattr(m, "activation_quant"):
-            m.activation_quant.enable_fake_quant(True)
+        if isinstance(m, ActivationFakeQuantize):
+            m.enable_fake_quant(True)
     return [t.numpy() for t in (out if isinstance(out, tuple) else (out,))]
 
 
