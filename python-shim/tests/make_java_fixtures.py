@@ -135,11 +135,12 @@ def build():
     return model.eval()
 
 
-def write(name, build_fn, size=6):
+def write(name, build_fn, size=6, integer_kernels=False):
     model = build_fn()
     cfg = build_config(model, f"x:1,4,{size},{size}")
     for entry in cfg["layer_strategy"].values():
         entry["quant_strategy"] = "Quant_INT8-8"
+    cfg["quantbridge"] = {"integer_kernels": integer_kernels}
     quant = optimize_model(model, cfg)
     g = torch.Generator().manual_seed(2)
     calibrate(quant, [torch.randn(8, 4, size, size, generator=g) for _ in range(4)])
@@ -166,10 +167,11 @@ def write(name, build_fn, size=6):
 
 def main(names):
     torch.set_num_threads(1)
-    fixtures = {"shared_conv": (build, 6), "shared_head": (build_head, 6), "residual_cnn": (build_residual, 8)}
+    fixtures = {"shared_conv": (build, 6, False), "shared_head": (build_head, 6, False),
+                "residual_cnn": (build_residual, 8, True)}
     for name in names or fixtures:
-        build_fn, size = fixtures[name]
-        write(name, build_fn, size)
+        build_fn, size, integer_kernels = fixtures[name]
+        write(name, build_fn, size, integer_kernels)
 
 
 if __name__ == "__main__":

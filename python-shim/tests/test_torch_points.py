@@ -51,13 +51,19 @@ class Untraceable(nn.Module):
         return self.conv(-x)
 
 
-def _quant(model, reduce_range=False):
+def _quant(model, reduce_range=False, integer_kernels=True):
     cfg = build_config(model, "x:1,2,8,8")
     for entry in cfg["layer_strategy"].values():
         entry["quant_strategy"] = "Quant_INT8-8"
-    if reduce_range:
-        cfg["quantbridge"] = {"reduce_range": True}
+    cfg["quantbridge"] = {"integer_kernels": integer_kernels, "reduce_range": reduce_range}
     return cfg, optimize_model(model, cfg)
+
+
+def test_points_are_opt_in():
+    torch.manual_seed(0)
+    _, q = _quant(Net().eval(), integer_kernels=False)
+    assert _points.points_of(q) == []
+    assert not hasattr(q, _points.CONTAINER) or len(list(getattr(q, _points.CONTAINER).children())) == 0
 
 
 def test_points_of_a_residual_net():

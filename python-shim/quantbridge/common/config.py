@@ -7,6 +7,7 @@ Layout (seed)::
       "input_shape": "x:1,3,224,224",                             # PyTorch only
       "layer_strategy": {"<layer>": {"op_type": "<op type>", "quant_strategy": "float"}},
       "quantbridge": {"calibration": {"method": "minmax"},       # optional extra section
+                      "integer_kernels": false,                  # derived points for ORT integer kernels
                       "reduce_range": false}                     # 7-bit activations (u8*s8 saturation)
     }
 
@@ -27,7 +28,8 @@ FLOAT = "float"
 INT8 = "Quant_INT8-8"
 EXTRA_KEY = "quantbridge"
 CALIBRATION_METHODS = ("minmax", "percentile", "mse")
-DEFAULT_EXTRA = {"calibration": {"method": "minmax", "percentile": 99.99, "bins": 2048}, "reduce_range": False}
+DEFAULT_EXTRA = {"calibration": {"method": "minmax", "percentile": 99.99, "bins": 2048}, "integer_kernels": False,
+                 "reduce_range": False}
 _SHAPE_PART = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*:\s*(\d+(?:\s*,\s*\d+)*)\s*$")
 
 
@@ -127,11 +129,13 @@ def extra_settings(cfg):
     if not isinstance(calib["bins"], int) or calib["bins"] < 16:
         msg = f"'{EXTRA_KEY}.calibration.bins' is {calib['bins']!r}; expected an integer >= 16"
         raise ConfigError(msg)
-    reduce_range = extra.get("reduce_range", False)
-    if not isinstance(reduce_range, bool):
-        msg = f"'{EXTRA_KEY}.reduce_range' is {reduce_range!r}; expected true or false"
-        raise ConfigError(msg)
-    return {"calibration": calib, "reduce_range": reduce_range}
+    flags = {}
+    for flag in ("integer_kernels", "reduce_range"):
+        flags[flag] = extra.get(flag, False)
+        if not isinstance(flags[flag], bool):
+            msg = f"'{EXTRA_KEY}.{flag}' is {flags[flag]!r}; expected true or false"
+            raise ConfigError(msg)
+    return {"calibration": calib, **flags}
 
 
 def validate(cfg, known_layers, supported):

@@ -121,7 +121,11 @@ def quantize(model, resolved):
         calibration["range_max"] = 127
     quantized = {found[name][0]: name for name, entry in resolved["layer_strategy"].items()
                  if entry["quant_strategy"] == qconfig.INT8}
-    points = _points.derive(model, quantized) if quantized else []
+    # The derived points (layer outputs, residual adds) that ONNX Runtime's integer kernels need:
+    # opt-in with quantbridge.integer_kernels until the fake-quant model follows the int32-bias
+    # arithmetic of those kernels exactly.
+    wanted = resolved[qconfig.EXTRA_KEY].get("integer_kernels")
+    points = _points.derive(model, quantized) if quantized and wanted else []
     replacements = {}
     for name, entry in resolved["layer_strategy"].items():
         if entry["quant_strategy"] == qconfig.INT8:

@@ -21,6 +21,8 @@ final class ConfigChecks {
     static final String CALIBRATION = "calibration";
     /** {@code quantbridge.reduce_range}: 7-bit activations (checked here, applied by the shim). */
     static final String REDUCE_RANGE = "reduce_range";
+    /** {@code quantbridge.integer_kernels}: derived quantization points (checked here, applied by the shim). */
+    static final String INTEGER_KERNELS = "integer_kernels";
     static final String OP_TYPE = "op_type";
     static final String QUANT_STRATEGY = "quant_strategy";
     private static final int SAMPLE = 8;
@@ -85,18 +87,20 @@ final class ConfigChecks {
         }
         List<String> unknown = new ArrayList<>();
         extra.fieldNames().forEachRemaining(k -> {
-            if (!isComment(k) && !CALIBRATION.equals(k) && !REDUCE_RANGE.equals(k)) {
+            if (!isComment(k) && !CALIBRATION.equals(k) && !REDUCE_RANGE.equals(k) && !INTEGER_KERNELS.equals(k)) {
                 unknown.add(k);
             }
         });
         if (!unknown.isEmpty()) {
             throw new ConfigException("unknown key(s) " + PythonRepr.of(unknown) + " in '" + EXTRA_KEY
-                    + "'; expected one of ['calibration', 'reduce_range']");
+                    + "'; expected one of ['calibration', 'integer_kernels', 'reduce_range']");
         }
-        JsonNode reduce = extra.get(REDUCE_RANGE);
-        if (reduce != null && !reduce.isBoolean()) {
-            throw new ConfigException("'" + EXTRA_KEY + "." + REDUCE_RANGE + "' is " + PythonRepr.of(reduce)
-                    + "; expected true or false");
+        for (String flag : List.of(INTEGER_KERNELS, REDUCE_RANGE)) {
+            JsonNode value = extra.get(flag);
+            if (value != null && !value.isBoolean()) {
+                throw new ConfigException("'" + EXTRA_KEY + "." + flag + "' is " + PythonRepr.of(value)
+                        + "; expected true or false");
+            }
         }
         JsonNode given = extra.get(CALIBRATION);
         if (given == null || isEmptyOrNull(given)) {

@@ -334,6 +334,16 @@ public final class QuantConfig {
     }
 
     /**
+     * Switches {@code quantbridge.integer_kernels}: the derived quantization points (layer outputs
+     * with ReLU absorbed, residual adds) that let ONNX Runtime run the INT8 ONNX in integer kernels.
+     */
+    public void setIntegerKernels(boolean on) {
+        JsonNode extra = root.get(ConfigChecks.EXTRA_KEY);
+        ObjectNode ex = extra instanceof ObjectNode o ? o : root.putObject(ConfigChecks.EXTRA_KEY);
+        ex.put(ConfigChecks.INTEGER_KERNELS, on);
+    }
+
+    /**
      * Same as {@code setCalibration(new Calibration(method, percentile, bins))}.
      *
      * @throws IllegalArgumentException if a value is out of range (see {@link Calibration})
