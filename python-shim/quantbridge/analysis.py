@@ -159,15 +159,6 @@ def _check_max_batches(max_batches):
         raise QuantBridgeError(msg)
 
 
-def _input_of(batch):
-    if isinstance(batch, (tuple, list)):
-        if not batch:
-            msg = "a batch is an empty tuple/list; expected an input array/tensor or (inputs, targets)"
-            raise QuantBridgeError(msg)
-        batch = batch[0]
-    return batch
-
-
 # -- PyTorch ------------------------------------------------------------------------------------
 def _torch_float_output(module, inputs):
     """The layer's float op on the raw weight: the float class's forward, bypassing the fake quant."""
@@ -352,13 +343,19 @@ def tf_layer_stats(sess, batches, input_name, quant_flag_name=None, extra_feed=N
     # would also replace the fetched output); then one run per layer.
     fed_inputs = {layer.input_tensor.ref() for layer in quantized}
     grouped = not any(t.ref() in fed_inputs for t in layer_outputs)
+    from quantbridge.common.batches import check_batch, check_iterable, no_batches, source_of
+
+    source = source_of(batches, "the batches")
+    check_iterable(batches, source)
+    shape = None if x_in.shape.rank is None else x_in.shape.as_list()
+    dtype = x_in.dtype.base_dtype.as_numpy_dtype
     total = progress.batch_total(batches, max_batches)
     count = 0
     for batch in batches:
         if max_batches is not None and count >= int(max_batches):
             break
         feed = dict(base_feed)
-        feed[x_in] = np.asarray(_input_of(batch), dtype=np.float32)
+        feed[x_in] = check_batch(batch, count + 1, source, shape, dtype, x_in.name)
         fetches = {"inputs": [layer.input_tensor for layer in state.layers], "quant": layer_outputs}
         got = sess.run(fetches, feed_dict={**feed, flag: 1})
         inputs = dict(zip((layer.name for layer in state.layers), got["inputs"]))
@@ -377,8 +374,7 @@ def tf_layer_stats(sess, batches, input_name, quant_flag_name=None, extra_feed=N
         count += 1
         progress.emit(PHASE, count, total)
     if count == 0:
-        msg = "tf_layer_stats got no batches; pass the calibration batches (or any input batches)"
-        raise QuantBridgeError(msg)
+        raise no_batches(source)
 
     out = []
     for layer, weight in zip(state.layers, weights):

@@ -12,7 +12,6 @@ import java.util.function.Function;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
@@ -84,19 +83,16 @@ class BadInputSuiteTest {
     }
 
     @TestFactory
-    @Disabled("needs the TensorFlow data checks (None, float16, wrong-rank and empty batches named by batch)")
     Stream<DynamicTest> tensorflowData() {
         return cases(TfDataCases::cases);
     }
 
     @TestFactory
-    @Disabled("needs the TensorFlow checkpoint checks (damaged, truncated, foreign checkpoints as one line, exit 2)")
     Stream<DynamicTest> tensorflowCheckpoints() {
         return cases(TfCheckpointCases::cases);
     }
 
     @TestFactory
-    @Disabled("needs the opt-in vendor path rule (ordinary paths with '-', spaces, dots, non-ASCII are accepted)")
     Stream<DynamicTest> ordinaryPaths() {
         return cases(OrdinaryPathCases::cases);
     }
