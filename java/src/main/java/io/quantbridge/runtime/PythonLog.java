@@ -1,5 +1,6 @@
 package io.quantbridge.runtime;
 
+import java.io.PrintStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -8,18 +9,27 @@ import org.slf4j.LoggerFactory;
  * {@code python.stderr} (one event per line), {@code python.<logger>} for Python {@code logging}
  * records and {@code python.py.warnings} for warnings. The levels enabled for these loggers in
  * your SLF4J backend decide what Python emits at all ({@code python.tensorflow} below INFO also
- * lets TensorFlow's C++ log through). Public only because JEP calls it; not part of the API.
+ * lets TensorFlow's C++ log through). With the system property
+ * {@code quantbridge.pythonOutput=console} (the command line sets it) lines printed to
+ * {@code sys.stdout} and {@code sys.stderr} go to this process's standard output and error as
+ * they are, the way a script's {@code print} would. Public only because JEP calls it; not part
+ * of the API.
  */
 public final class PythonLog {
     private static final Logger STDOUT = LoggerFactory.getLogger("python.stdout");
     private static final Logger STDERR = LoggerFactory.getLogger("python.stderr");
+    private static final boolean CONSOLE = "console".equals(System.getProperty("quantbridge.pythonOutput"));
 
     PythonLog() {
     }
 
     /** One line printed to {@code sys.stdout} (INFO) or {@code sys.stderr} (WARN). */
     public void line(String stream, String text) {
-        if ("stdout".equals(stream)) {
+        if (CONSOLE) {
+            PrintStream console = "stdout".equals(stream) ? System.out : System.err;
+            console.println(text);
+            console.flush();
+        } else if ("stdout".equals(stream)) {
             STDOUT.info(text);
         } else {
             STDERR.warn(text);

@@ -37,8 +37,11 @@ class CliUsageTest {
             assertTrue(r.out().contains("\n  " + cmd + " "), () -> cmd + " missing from:\n" + r.out());
         }
         assertTrue(r.out().contains("Launcher commands (./quantbridge only)"), r.out());
-        assertTrue(r.out().contains("2   bad input") && r.out().contains("3   error in Python code")
-                && r.out().contains("4   environment problem"), r.out());
+        for (String code : List.of("2 +bad input", "3 +error in Python code", "4 +environment problem",
+                "5 +NaN or Inf produced", "130 +interrupted", "134 +crashed in native code", "143 +terminated")) {
+            assertTrue(java.util.regex.Pattern.compile("\\n +" + code).matcher(r.out()).find(),
+                    () -> "exit code '" + code + "' missing from:\n" + r.out());
+        }
         for (String cmd : List.of("config", "calibrate", "train", "export", "inspect", "report")) {
             var sub = run(cmd, "--help").expect(0);
             assertTrue(sub.out().startsWith("Usage: quantbridge " + cmd), sub.out());
