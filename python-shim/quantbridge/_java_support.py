@@ -5,6 +5,7 @@ Framework imports stay inside the functions that need them.
 
 import copy
 import os
+import sys
 
 __all__ = ["deepcopy", "save_torch_state", "load_torch_state", "call_train", "as_float32", "call_user", "call_user_held",
            "Held", "call_json"]
@@ -107,7 +108,9 @@ def call_user(target, args=None, kwargs=None, phase="train"):
         from quantbridge.errors import UserExit
 
         role = {"evaluate": "evaluation", "calibrate": "data", "train": "training"}.get(phase, phase)
-        msg = (f"{role} function {target} called sys.exit({exc.code!r}); the embedded interpreter cannot exit, "
+        bridge = sys.modules.get("quantbridge._bridge")     # inside the JVM os._exit raises its _OsExit
+        called = "os._exit" if bridge is not None and isinstance(exc, bridge._OsExit) else "sys.exit"
+        msg = (f"{role} function {target} called {called}({exc.code!r}); the embedded interpreter cannot exit, "
                f"so the call was stopped instead (raise an exception to report an error)")
         raise UserExit(msg) from None
 
