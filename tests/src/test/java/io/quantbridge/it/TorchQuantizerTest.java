@@ -161,7 +161,8 @@ class TorchQuantizerTest {
                 byte[] before = Files.readAllBytes(files.int8Onnx());
                 QuantBridgeException again = assertThrows(QuantBridgeException.class,
                         () -> q.export(qat, out, "digits", false, null));
-                assertTrue(again.getMessage().contains("would overwrite"), again.getMessage());
+                assertTrue(again.getMessage().contains("refusing to overwrite existing") && again.getMessage().contains("digits_int8.onnx"),
+                        again.getMessage());
                 assertArrayEquals(before, Files.readAllBytes(files.int8Onnx()), "nothing the user had is overwritten");
             }
         }
