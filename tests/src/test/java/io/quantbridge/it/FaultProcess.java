@@ -113,7 +113,10 @@ final class FaultProcess {
             }
             Thread.sleep(100);
         }
-        fail("no '" + fragment + "' within " + seconds + " s; stdout:\n" + outSoFar());
+        String seen = outSoFar();
+        process.descendants().forEach(ProcessHandle::destroyForcibly);   // a failed test leaves no busy process
+        process.destroyForcibly();
+        fail("no '" + fragment + "' within " + seconds + " s; stdout:\n" + seen);
     }
 
     /** Sends {@code signal} (INT, TERM, KILL) to the process, or to its whole process group. */
