@@ -5,8 +5,6 @@ import io.quantbridge.Version;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URISyntaxException;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -56,9 +54,14 @@ final class ShimInstaller {
             Files.writeString(tmp.resolve(".complete"), hash + "\n");
             try {
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-            } catch (FileAlreadyExistsException | AtomicMoveNotSupportedException
-                     | java.nio.file.DirectoryNotEmptyException raced) {
-                deleteTree(tmp);   // another JVM extracted the same content first
+            } catch (IOException raced) {
+                // Another JVM (or thread) extracted the same content first: rename(2) then fails with
+                // EEXIST or ENOTEMPTY, which Java reports as a plain FileSystemException. The winner's
+                // directory is complete by construction (it was renamed into place with its marker).
+                deleteTree(tmp);
+                if (!Files.isRegularFile(target.resolve(".complete"))) {
+                    throw raced;
+                }
             }
             return java.util.Optional.of(target);
         } catch (IOException e) {
