@@ -1,5 +1,6 @@
 package io.quantbridge.config;
 
+import io.quantbridge.json.PythonRepr;
 import java.util.List;
 import java.util.Objects;
 

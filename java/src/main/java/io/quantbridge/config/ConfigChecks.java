@@ -1,5 +1,6 @@
 package io.quantbridge.config;
 
+import io.quantbridge.json.PythonRepr;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 

@@ -1,5 +1,6 @@
 package io.quantbridge.config;
 
+import io.quantbridge.json.PythonRepr;
 import java.util.Arrays;
 
 /** The training framework a config or parameter file belongs to. */

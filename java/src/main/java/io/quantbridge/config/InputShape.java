@@ -1,5 +1,6 @@
 package io.quantbridge.config;
 
+import io.quantbridge.json.PythonRepr;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;

@@ -1,5 +1,8 @@
 package io.quantbridge.config;
 
+import io.quantbridge.json.Json;
+import io.quantbridge.json.PythonRepr;
+import io.quantbridge.json.JsonValues;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
@@ -26,8 +29,8 @@ import java.util.function.Predicate;
  * The vendor's quantization config (JSON), PyTorch or TensorFlow variant.
  *
  * <p>Every key is kept in its order, including {@code //} comments and keys QuantBridge does
- * not know, so that reading a file and writing it back is byte-stable: {@link #toJson()} is
- * exactly Python's {@code json.dumps(cfg, indent=2, ensure_ascii=False) + "\n"}.
+ * not know, so that reading a file and writing it back keeps everything: {@link #toJson()} writes
+ * the vendor's layout ({@link Json#write}, UTF-8 text as it is).
  *
  * <p>Reading checks the structure the shim's {@code config.load} checks; {@link #validate()}
  * and {@link #validateAgainst(List)} add everything else before Python sees the file. Instances
@@ -75,7 +78,7 @@ public final class QuantConfig {
         Objects.requireNonNull(json, "json");
         JsonNode root;
         try {
-            root = PythonJson.parse(json);
+            root = Json.parse(json);
         } catch (JsonProcessingException e) {
             var loc = e.getLocation();
             throw new ConfigException(what + " is not valid JSON: " + e.getOriginalMessage()
@@ -159,9 +162,9 @@ public final class QuantConfig {
         return (Map<String, Object>) JsonValues.toPlain(root);
     }
 
-    /** The JSON text, byte-identical to Python's {@code json.dumps(cfg, indent=2, ensure_ascii=False) + "\n"}. */
+    /** The JSON text in the vendor's layout ({@link Json#write}), non-ASCII text as it is. */
     public String toJson() {
-        return PythonJson.dumps(root, false);
+        return Json.write(root, false);
     }
 
     /**

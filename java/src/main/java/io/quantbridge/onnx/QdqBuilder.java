@@ -1,5 +1,7 @@
 package io.quantbridge.onnx;
 
+import io.quantbridge.json.Json;
+import io.quantbridge.json.PythonRepr;
 import ai.onnx.proto.OnnxMl.AttributeProto;
 import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
@@ -7,8 +9,6 @@ import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.StringStringEntryProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import io.quantbridge.QuantBridgeException;
-import io.quantbridge.config.PythonJson;
-import io.quantbridge.config.PythonRepr;
 import io.quantbridge.params.LayerParams;
 import io.quantbridge.params.PointParams;
 import io.quantbridge.params.QuantParams;
@@ -121,7 +121,7 @@ public final class QdqBuilder {
             meta.put(e.getKey(), e.getValue());
         }
         try {
-            meta.put(META_LAYERS, PythonJson.mapper().writeValueAsString(done));
+            meta.put(META_LAYERS, Json.mapper().writeValueAsString(done));
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException("cannot write a list of strings as JSON", e);
         }

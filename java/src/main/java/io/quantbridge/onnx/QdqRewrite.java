@@ -1,10 +1,10 @@
 package io.quantbridge.onnx;
 
+import io.quantbridge.json.PythonRepr;
 import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import io.quantbridge.QuantBridgeException;
-import io.quantbridge.config.PythonRepr;
 import io.quantbridge.config.Strategies;
 import io.quantbridge.params.ActivationParams;
 import io.quantbridge.params.LayerParams;

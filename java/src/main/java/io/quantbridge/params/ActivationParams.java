@@ -26,10 +26,4 @@ public record ActivationParams(String tensor, String dtype, int bits, boolean sy
     public static ActivationParams uint8(String tensor, double scale, int zeroPoint, double min, double max) {
         return new ActivationParams(tensor, "uint8", 8, false, scale, zeroPoint, min, max);
     }
-
-    /** The same parameters computed by {@link QParamMath#activationQParams(double, double)} from a range. */
-    public static ActivationParams fromRange(String tensor, double min, double max) {
-        QParamMath.Affine q = QParamMath.activationQParams(min, max);
-        return uint8(tensor, q.scale(), q.zeroPoint(), min, max);
-    }
 }

@@ -1,10 +1,10 @@
 package io.quantbridge.params;
 
+import io.quantbridge.json.Json;
+import io.quantbridge.json.PythonRepr;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.quantbridge.QuantBridgeException;
-import io.quantbridge.config.PythonJson;
-import io.quantbridge.config.PythonRepr;
 import io.quantbridge.io.AtomicFiles;
 
 import java.io.IOException;
@@ -16,9 +16,12 @@ import java.util.Objects;
 /**
  * The quantization parameter file ({@code *_quant_param.json}).
  *
- * <p>Written exactly as the shim's {@code paramfile.write} writes it
- * ({@code json.dumps(params, indent=2) + "\n"}, ASCII-escaped, keys in the schema's order), so
- * Python reads Java's files and vice versa; unknown keys in a file being read are ignored.
+ * <p>This package owns the file's schema: every run driven from Java (command line, library,
+ * service) writes the file here, once, from the numbers the shim returns. The shim's
+ * {@code quantbridge.common.paramfile} writes the same schema only for the vendor's plain-Python
+ * {@code generate_final_model}, where no JVM runs; the end-to-end tests read such files here.
+ * Written in {@link Json#write}'s layout, ASCII-escaped, keys in the schema's order; unknown keys
+ * in a file being read are ignored; version-1 files (no points) are still read.
  */
 public final class ParamFile {
     private ParamFile() {
@@ -51,7 +54,7 @@ public final class ParamFile {
     public static QuantParams parse(String json, String source) throws QuantBridgeException {
         JsonNode root;
         try {
-            root = PythonJson.parse(json);
+            root = Json.parse(json);
         } catch (JsonProcessingException e) {
             var loc = e.getLocation();
             throw new QuantBridgeException(source + " is not valid JSON: " + e.getOriginalMessage()
@@ -61,12 +64,12 @@ public final class ParamFile {
     }
 
     /**
-     * The file's text for {@code params}, identical to Python's {@code json.dumps(params, indent=2) + "\n"}.
+     * The file's text for {@code params}.
      *
      * @throws IllegalArgumentException if the parameters have no model info
      */
     public static String toJson(QuantParams params) {
-        return PythonJson.dumps(ParamsTree.toTree(params), true);
+        return Json.write(ParamsTree.toTree(params), true);
     }
 
     /**

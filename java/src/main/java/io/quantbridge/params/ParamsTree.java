@@ -1,12 +1,12 @@
 package io.quantbridge.params;
 
+import io.quantbridge.json.PythonRepr;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.quantbridge.QuantBridgeException;
 import io.quantbridge.config.Framework;
-import io.quantbridge.config.PythonRepr;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,9 +1,9 @@
 package io.quantbridge.params;
 
+import io.quantbridge.json.JsonValues;
 import io.quantbridge.QuantBridgeException;
 import io.quantbridge.config.Framework;
 import io.quantbridge.config.InputShape;
-import io.quantbridge.config.JsonValues;
 
 import java.util.List;
 import java.util.Map;

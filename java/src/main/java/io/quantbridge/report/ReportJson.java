@@ -1,9 +1,9 @@
 package io.quantbridge.report;
 
+import io.quantbridge.json.Json;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.quantbridge.config.PythonJson;
 
 /**
  * The layout of {@code report.json}.
@@ -54,7 +54,7 @@ final class ReportJson {
         for (LayerStats s : r.layers()) {
             layers.add(layer(s));
         }
-        return PythonJson.dumps(root, false);
+        return Json.write(root, false);
     }
 
     private static ObjectNode layer(LayerStats s) {

@@ -1,11 +1,11 @@
 package io.quantbridge.onnx;
 
+import io.quantbridge.json.Json;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.quantbridge.config.Fixtures;
-import io.quantbridge.config.PythonJson;
 import io.quantbridge.params.ParamFile;
 import io.quantbridge.params.PointParams;
 import io.quantbridge.params.QuantParams;
@@ -75,7 +75,7 @@ class IntegerKernelsTest {
 
     @Test
     void int8ModelAgreesWithTheFakeQuantModel() throws Exception {
-        JsonNode io = PythonJson.parse(Files.readString(Fixtures.path("onnx/residual_cnn_io.json"), StandardCharsets.UTF_8));
+        JsonNode io = Json.parse(Files.readString(Fixtures.path("onnx/residual_cnn_io.json"), StandardCharsets.UTF_8));
         FloatTensor x = tensor(io.get("x"));
         FloatTensor expected = tensor(io.get("output"));
         try (OrtSessionRunner ort = new OrtSessionRunner(qdq)) {
@@ -101,7 +101,7 @@ class IntegerKernelsTest {
     /** The version a parameter file is written with. */
     private static final class ParamFileVersion {
         static int of(QuantParams p) throws Exception {
-            return PythonJson.parse(ParamFile.toJson(p)).get("version").asInt();
+            return Json.parse(ParamFile.toJson(p)).get("version").asInt();
         }
     }
 }

@@ -4,7 +4,6 @@ import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.StringStringEntryProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
-import io.quantbridge.params.QParamMath;
 import io.quantbridge.params.QuantParams;
 import io.quantbridge.params.WeightParams;
 import org.junit.jupiter.api.BeforeAll;
@@ -102,7 +101,7 @@ class QdqBuilderTest {
             float[] wf = Tensors.floats(TinyCnn.initializer(floatModel, w));
             float[] s = Tensors.floats(scale);
             long[] dims = Tensors.dims(q);
-            float[] expected = QParamMath.fakeQuant(wf, dims, 0, s, new int[s.length], -127, 127);
+            float[] expected = ReferenceQuant.fakeQuantWeights(wf, dims, s);
             int inner = codes.length / (int) channels;
             for (int i = 0; i < codes.length; i++) {
                 assertEquals(expected[i], codes[i] * s[i / inner], 0.0f, w + "[" + i + "]");

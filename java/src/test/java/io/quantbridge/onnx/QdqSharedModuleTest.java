@@ -1,10 +1,10 @@
 package io.quantbridge.onnx;
 
+import io.quantbridge.json.Json;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.quantbridge.config.Fixtures;
-import io.quantbridge.config.PythonJson;
 import io.quantbridge.params.LayerParams;
 import io.quantbridge.params.ParamFile;
 import io.quantbridge.params.QuantParams;
@@ -106,7 +106,7 @@ class QdqSharedModuleTest {
     }
 
     private static void assertReproduces(ModelProto model, String fixture) throws Exception {
-        JsonNode io = PythonJson.parse(Files.readString(Fixtures.path("onnx/" + fixture + "_io.json"),
+        JsonNode io = Json.parse(Files.readString(Fixtures.path("onnx/" + fixture + "_io.json"),
                 StandardCharsets.UTF_8));
         FloatTensor x = tensor(io.get("x"));
         FloatTensor expected = tensor(io.get("output"));

@@ -42,7 +42,7 @@ class QdqSharingTest {
 
     static QuantParams params(ActivationParams forB) {
         float[] s = {0.01f, 0.02f, 0.03f};
-        ActivationParams act = ActivationParams.fromRange("x", -3, 3);
+        ActivationParams act = ReferenceQuant.activation("x", -3, 3);
         return new QuantParams(Framework.TORCH, null, List.of(
                 new LayerParams("b", "Conv2D", "Quant_INT8-8", "/b", WeightParams.symmetricInt8("W2", 0, s),
                         forB == null ? act : forB),
@@ -67,7 +67,7 @@ class QdqSharingTest {
 
     @Test
     void differentParametersGetTheirOwnPair() throws Exception {
-        ModelProto m = QdqBuilder.build(branchModel(), params(ActivationParams.fromRange("x", -1, 1)));
+        ModelProto m = QdqBuilder.build(branchModel(), params(ReferenceQuant.activation("x", -1, 1)));
         assertEquals(2, TinyCnn.count(m, "QuantizeLinear"));
         assertEquals(4, TinyCnn.count(m, "DequantizeLinear"));
         assertTrue(!QdqBuilderTest.node(m, "/a").getInput(0).equals(QdqBuilderTest.node(m, "/b").getInput(0)));

@@ -9,7 +9,6 @@ import io.quantbridge.config.InputShape;
 import io.quantbridge.config.Strategies;
 import io.quantbridge.params.ActivationParams;
 import io.quantbridge.params.LayerParams;
-import io.quantbridge.params.QParamMath;
 import io.quantbridge.params.QuantParams;
 import io.quantbridge.params.WeightParams;
 
@@ -109,10 +108,10 @@ final class TinyCnn {
         for (int i = 0; i < layers.length; i++) {
             TensorProto w = initializer(model, layers[i][2]);
             long[] dims = Tensors.dims(w);
-            float[] scales = QParamMath.weightScales(QParamMath.channelAbsMax(Tensors.floats(w), dims, 0));
+            float[] scales = ReferenceQuant.weightScales(Tensors.floats(w), dims);
             out.add(new LayerParams(layers[i][0], layers[i][3], Strategies.INT8, layers[i][1],
                     WeightParams.symmetricInt8(layers[i][2], 0, scales),
-                    ActivationParams.fromRange(ACTIVATIONS[i], ranges[i][0], ranges[i][1])));
+                    ReferenceQuant.activation(ACTIVATIONS[i], ranges[i][0], ranges[i][1])));
         }
         return new QuantParams(Framework.TORCH, null, out)
                 .withModel("tiny.onnx", OnnxModels.sha256(model.toByteArray()), InputShape.of("x", 1, 1, 8, 8),

@@ -1,10 +1,10 @@
 package io.quantbridge.it;
 
+import io.quantbridge.json.Json;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.quantbridge.config.PythonJson;
 import io.quantbridge.config.QuantConfig;
 import io.quantbridge.report.AccuracyRow;
 import io.quantbridge.report.LayerStats;
@@ -80,7 +80,7 @@ class ReportEndToEndTest {
             }
 
             ReportFiles files = ReportWriter.write(tmp, report);
-            JsonNode root = PythonJson.parse(Files.readString(files.json(), StandardCharsets.UTF_8));
+            JsonNode root = Json.parse(Files.readString(files.json(), StandardCharsets.UTF_8));
             assertEquals("quantbridge-report", root.get("format").asText());
             assertEquals(report.layers().get(0).name(), root.get("layers").get(0).get("name").asText());
             assertEquals(report.layers().get(0).name(), root.get("summary").get("worst_layer").asText());

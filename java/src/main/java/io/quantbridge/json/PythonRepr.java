@@ -1,14 +1,18 @@
-package io.quantbridge.config;
+package io.quantbridge.json;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import com.fasterxml.jackson.core.io.schubfach.DoubleToDecimal;
+
+import java.math.BigDecimal;
 import java.util.Collection;
 import java.util.Iterator;
 import java.util.Map;
 
 /**
- * Values written the way Python's {@code repr()} shows them, so that Java error messages read
- * exactly like the shim's ({@code 'conv1'}, {@code ['float', 'Quant_INT8-8']}, {@code None}).
+ * Values quoted in error messages the way Python's {@code repr()} shows them, so that a message
+ * reads the same whichever side raised it ({@code 'conv1'}, {@code ['float', 'Quant_INT8-8']},
+ * {@code None}, {@code 1e-05}). Only messages use it; no file is written with it.
  */
 public final class PythonRepr {
     private PythonRepr() {
@@ -50,6 +54,33 @@ public final class PythonRepr {
         return node.getNodeType().toString().toLowerCase(java.util.Locale.ROOT);
     }
 
+    /**
+     * A finite double as Python's {@code repr(float)} writes it: the fewest digits that read back
+     * as {@code x}, in exponent form below {@code 1e-4} and from {@code 1e16} ({@code 1e-05}).
+     */
+    static String floatRepr(double x) {
+        if (x == 0.0) {
+            return (Double.doubleToRawLongBits(x) < 0) ? "-0.0" : "0.0";
+        }
+        BigDecimal shortest = new BigDecimal(DoubleToDecimal.toString(x)).stripTrailingZeros();
+        String digits = shortest.unscaledValue().abs().toString();
+        int decpt = digits.length() - shortest.scale(); // |x| = 0.DIGITS * 10^decpt
+        StringBuilder sb = new StringBuilder(24).append(x < 0 ? "-" : "");
+        if (decpt <= -4 || decpt > 16) {
+            sb.append(digits.charAt(0)).append(digits.length() > 1 ? "." + digits.substring(1) : "");
+            int exp = decpt - 1;
+            return sb.append(exp < 0 ? "e-" : "e+").append(Math.abs(exp) < 10 ? "0" : "").append(Math.abs(exp))
+                    .toString();
+        }
+        if (decpt <= 0) {
+            return sb.append("0.").append("0".repeat(-decpt)).append(digits).toString();
+        }
+        if (decpt >= digits.length()) {
+            return sb.append(digits).append("0".repeat(decpt - digits.length())).append(".0").toString();
+        }
+        return sb.append(digits, 0, decpt).append('.').append(digits, decpt, digits.length()).toString();
+    }
+
     private static void append(StringBuilder sb, Object value) {
         if (value == null) {
             sb.append("None");
@@ -62,7 +93,7 @@ public final class PythonRepr {
         } else if (value instanceof Double || value instanceof Float) {
             double d = ((Number) value).doubleValue();
             sb.append(Double.isNaN(d) ? "nan" : Double.isInfinite(d) ? (d > 0 ? "inf" : "-inf")
-                    : PythonJson.floatRepr(d));
+                    : floatRepr(d));
         } else if (value instanceof Collection<?> c) {
             sb.append('[');
             boolean first = true;

@@ -1,4 +1,4 @@
-package io.quantbridge.config;
+package io.quantbridge.json;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
