@@ -166,6 +166,23 @@ def test_depthwise_with_multiplier_names_both_channel_axes(dw_flow):
     assert np.abs(q - np.rint(q)).max() < 1e-3 and np.abs(np.rint(q)).max() == 127
 
 
+def test_export_pb_writes_only_the_pb_and_returns_the_numbers(qtf, dw_flow, tmp_path):
+    """What Java calls: the .pb as generate_final_model writes it, the parameter entries returned,
+    no parameter file (Java writes that one)."""
+    ckpt = os.path.join(os.path.dirname(dw_flow["export"]["pb"]), "q.ckpt")
+    graph = tf.Graph()
+    with cwd(tmp_path), graph.as_default(), tf.compat.v1.Session(graph=graph) as sess:
+        _build_dw()
+        result = qtf.export_pb(sess, dw_flow["config"], ["out"], ckpt, ".", name="dw")
+    assert sorted(os.listdir(tmp_path)) == ["dw.pb"]
+    filed = dw_flow["export"]["param_dict"]
+    assert result["layers"] == filed["layers"]
+    assert result["outputs"] == filed["model"]["outputs"] == ["out"]
+    assert result["input_shape"] == filed["model"]["input_shape"]
+    with open(tmp_path / "dw.pb", "rb") as fh, open(dw_flow["export"]["pb"], "rb") as ref:
+        assert fh.read() == ref.read()
+
+
 def test_depthwise_multiplier_one_keeps_axis_2():
     from quantbridge.tf import _params
     entry = _params.weight_entry("w", "DepthwiseConv2dNative", (3, 3, 4, 1), 2, [1.0] * 4)

@@ -55,7 +55,8 @@ multiplier 1; a depthwise filter [h, w, in, mult] with mult > 1 has ``"channel_a
 instead of ``"axis"``, its in*mult scales ordered in-major, mult-minor. Activation ``min`` /
 ``max`` are the range the scale and zero point represent, ``((0 - zp) * s, (255 - zp) * s)``.
 
-Java-facing helpers: ``list_layers``, ``build_config``, ``quant_params``, ``run_frozen``.
+Java-facing helpers: ``list_layers``, ``build_config``, ``quant_params``, ``export_pb`` (the ``.pb`` only,
+the parameter numbers returned for Java to write the file), ``run_frozen``.
 
 Several processes over shards of the calibration data: ``calibration_stats`` in each, then
 ``merge_calibration`` of all of them in each before ``set_calibrate_state(sess, False)``
@@ -63,7 +64,7 @@ Several processes over shards of the calibration data: ``calibration_stats`` in 
 """
 
 from quantbridge.common import config as _config
-from quantbridge.tf._export import generate_final_model, range_variable_names, run_frozen
+from quantbridge.tf._export import export_pb, generate_final_model, range_variable_names, run_frozen
 from quantbridge.tf._graph import SUPPORTED, find_layers, graph_of
 from quantbridge.tf._merge import calibration_stats, merge_calibration
 from quantbridge.tf._rewrite import (EMA_DECAY, float_saver, init_quant_variables, optimize_model, quant_params,
@@ -72,7 +73,7 @@ from quantbridge.tf._rewrite import (EMA_DECAY, float_saver, init_quant_variable
 __all__ = ["SUPPORTED", "EMA_DECAY", "generate_config_file", "optimize_model", "set_calibrate_state",
            "generate_final_model", "float_saver", "init_quant_variables", "quant_variables", "list_layers",
            "build_config", "quant_params", "run_frozen", "range_variable_names", "calibration_stats",
-           "merge_calibration"]
+           "merge_calibration", "export_pb"]
 
 
 def list_layers(graph_or_sess=None):

@@ -37,7 +37,7 @@ from quantbridge.tf import _params
 from quantbridge.tf._graph import SCOPE, SUPPORTED, VARIABLE_OPS, graph_of, layer_ops, weight_layout
 from quantbridge.tf._rewrite import is_rewritten
 
-__all__ = ["generate_final_model", "run_frozen", "range_variable_names"]
+__all__ = ["generate_final_model", "export_pb", "run_frozen", "range_variable_names"]
 
 _BN_OPS = ("FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3")
 _FORBIDDEN = ("VariableV2", "Variable", "VarHandleOp", "ReadVariableOp", "Assign", "AssignAdd", "AssignSub",
@@ -283,7 +283,29 @@ def generate_final_model(sess, config_file, output_name_list, ckpt_file, output_
     ``overwrite=True``. Scalar bool placeholders on the path to the outputs (training flags,
     with or without a default) are frozen to False: the .pb is the inference model.
     Returns ``{"pb": path, "params": path, "param_dict": dict, "frozen_flags": [names]}``.
+
+    The parameter file is written here for plain-Python use; a run driven from Java calls
+    :func:`export_pb` and Java writes the file (its schema's owner).
     """
+    result = _export(sess, config_file, output_name_list, ckpt_file, output_dir, name, overwrite, fold_bn,
+                     with_params=True)
+    return {"pb": result["pb"], "params": result["params"], "param_dict": result["param_dict"],
+            "frozen_flags": result["frozen_flags"]}
+
+
+def export_pb(sess, config_file, output_name_list, ckpt_file, output_dir="./", *, name="model", overwrite=False,
+              fold_bn=True):
+    """Export the frozen ``<name>.pb`` only, as :func:`generate_final_model` does, and return the
+    parameter numbers instead of writing a parameter file.
+
+    Returns ``{"pb": path, "layers": [...], "outputs": [...], "input_shape": str | None,
+    "frozen_flags": [names]}``, ``layers`` being parameter-file layer entries.
+    """
+    return _export(sess, config_file, output_name_list, ckpt_file, output_dir, name, overwrite, fold_bn,
+                   with_params=False)
+
+
+def _export(sess, config_file, output_name_list, ckpt_file, output_dir, name, overwrite, fold_bn, with_params):
     graph = graph_of(sess)
     if is_rewritten(graph):
         msg = ("generate_final_model needs a session holding the ORIGINAL float graph: rebuild it in a new "
@@ -299,9 +321,11 @@ def generate_final_model(sess, config_file, output_name_list, ckpt_file, output_
         msg = f"name must be a non-empty file name stem, got {name!r}"
         raise ModelError(msg)
     pb_path = paths.check_file_path(os.path.join(given, f"{name}.pb"), "name")
-    params_path = paths.check_file_path(os.path.join(given, f"{name}_quant_param.json"), "name")
+    targets = [pb_path]
+    if with_params:
+        targets.append(paths.check_file_path(os.path.join(given, f"{name}_quant_param.json"), "name"))
     if not overwrite:
-        paths.no_overwrite([pb_path, params_path], "generate_final_model")
+        paths.no_overwrite(targets, "generate_final_model" if with_params else "export_pb")
     reader = _open_checkpoint(ckpt_file)
 
     sub = tf.compat.v1.graph_util.extract_sub_graph(graph.as_graph_def(), outputs)
@@ -326,14 +350,19 @@ def generate_final_model(sess, config_file, output_name_list, ckpt_file, output_
     frozen = tf.compat.v1.graph_util.extract_sub_graph(frozen, outputs)
     _check_frozen(frozen, outputs)
 
+    input_shape = _input_shape(frozen)
+    result = {"pb": pb_path, "layers": entries, "outputs": list(outputs), "input_shape": input_shape,
+              "frozen_flags": sorted(flags)}
     paths.atomic_write_bytes(pb_path, frozen.SerializeToString(deterministic=True))
-    try:
-        params = paramfile.build("tensorflow", pb_path, entries, input_shape=_input_shape(frozen), outputs=outputs)
-        paramfile.write(params_path, params)
-    except BaseException:
-        os.unlink(pb_path)
-        raise
-    return {"pb": pb_path, "params": params_path, "param_dict": params, "frozen_flags": sorted(flags)}
+    if with_params:
+        try:
+            params = paramfile.build("tensorflow", pb_path, entries, input_shape=input_shape, outputs=outputs)
+            paramfile.write(targets[1], params)
+        except BaseException:
+            os.unlink(pb_path)
+            raise
+        result.update(params=targets[1], param_dict=params)
+    return result
 
 
 def _tensor_name(name):

@@ -29,13 +29,13 @@ import picocli.CommandLine.Option;
                 "143:terminated (SIGTERM)"})
 public final class Main {
     /** Exit code for bad input. */
-    public static final int EXIT_INPUT = 2;
+    public static final int EXIT_INPUT = ExitCodes.INPUT;
     /** Exit code for a Python error. */
-    public static final int EXIT_PYTHON = 3;
+    public static final int EXIT_PYTHON = ExitCodes.PYTHON;
     /** Exit code for an environment problem. */
-    public static final int EXIT_ENV = 4;
+    public static final int EXIT_ENV = ExitCodes.ENV;
     /** Exit code for a step that produced NaN or Inf (training diverged); nothing was written. */
-    public static final int EXIT_DIVERGED = 5;
+    public static final int EXIT_DIVERGED = ExitCodes.DIVERGED;
 
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
             description = "On errors, print the Python traceback (and the Java stack trace).")
@@ -67,12 +67,14 @@ public final class Main {
         Main app = new Main();
         CommandLine cl = new CommandLine(app);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
+        ExitCodes exitCodes = new ExitCodes();
+        cl.setExitCodeExceptionMapper(exitCodes);
         cl.setParameterExceptionHandler((ex, args) -> {
             CommandLine c = ex.getCommandLine();
             c.getErr().println("error: " + ex.getMessage() + " (see '" + c.getCommandSpec().qualifiedName()
                     + " --help')");
             c.getErr().flush();
-            return EXIT_INPUT;
+            return exitCodes.getExitCode(ex);
         });
         cl.setExecutionExceptionHandler((ex, line, parseResult) -> {
             if (Interrupts.stopping()) {
@@ -86,7 +88,7 @@ public final class Main {
                     err.println(p.pythonTraceback());
                 }
                 err.flush();
-                return p.isType("DivergedError") ? EXIT_DIVERGED : isInputError(p) ? EXIT_INPUT : EXIT_PYTHON;
+                return exitCodes.getExitCode(p);
             }
             if (ex instanceof QuantBridgeException || ex instanceof IllegalArgumentException) {
                 err.println("error: " + ex.getMessage());
@@ -94,15 +96,10 @@ public final class Main {
                     ex.printStackTrace(err);
                 }
                 err.flush();
-                return ex.getMessage() != null && ex.getMessage().contains("quantbridge setup") ? EXIT_ENV : EXIT_INPUT;
+                return exitCodes.getExitCode(ex);
             }
-            throw ex;
+            throw ex; // picocli prints the stack trace; the mapper gives 1
         });
         return cl;
-    }
-
-    private static boolean isInputError(PythonException p) {
-        return p.isType("ConfigError") || p.isType("PathError") || p.isType("ModelError") || p.isType("CheckpointError")
-                || p.isType("DataError");
     }
 }

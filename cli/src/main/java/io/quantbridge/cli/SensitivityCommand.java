@@ -8,7 +8,7 @@ import io.quantbridge.project.ProjectFiles;
 import io.quantbridge.project.ProjectSpec;
 import io.quantbridge.project.Quantizers;
 import io.quantbridge.project.StepResult;
-import io.quantbridge.project.Targets;
+import io.quantbridge.runtime.Targets;
 import io.quantbridge.runtime.PyHandle;
 import io.quantbridge.runtime.PythonRuntime;
 import io.quantbridge.sensitivity.SensitivityAnalyzer;

@@ -1,6 +1,7 @@
 package io.quantbridge.dist;
 
 import io.quantbridge.QuantBridgeException;
+import io.quantbridge.runtime.EnvironmentException;
 import io.quantbridge.runtime.ProgressListener;
 import io.quantbridge.runtime.PythonEnvironment;
 import java.io.IOException;
@@ -77,7 +78,7 @@ public final class DistributedLauncher {
         try {
             p = pb.start();
         } catch (IOException e) {
-            throw new QuantBridgeException("cannot start torch's launcher with " + env.venv().resolve("bin/python")
+            throw new EnvironmentException("cannot start torch's launcher with " + env.venv().resolve("bin/python")
                     + ": " + e.getMessage() + "; run ./quantbridge setup", e);
         }
         int code;

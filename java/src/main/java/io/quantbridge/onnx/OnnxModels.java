@@ -5,6 +5,7 @@ import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.quantbridge.QuantBridgeException;
+import io.quantbridge.params.ModelInfo;
 import io.quantbridge.io.AtomicFiles;
 
 import java.io.IOException;
@@ -96,17 +97,7 @@ public final class OnnxModels {
      * @throws QuantBridgeException if the file cannot be read
      */
     public static String sha256(Path path) throws QuantBridgeException {
-        Objects.requireNonNull(path, "path");
-        MessageDigest digest = newDigest();
-        byte[] buf = new byte[1 << 20];
-        try (InputStream in = Files.newInputStream(path)) {
-            for (int n = in.read(buf); n >= 0; n = in.read(buf)) {
-                digest.update(buf, 0, n);
-            }
-        } catch (IOException e) {
-            throw new QuantBridgeException("cannot hash " + path + ": " + e, e);
-        }
-        return HexFormat.of().formatHex(digest.digest());
+        return ModelInfo.sha256(path);
     }
 
     /** The hex SHA-256 of some bytes. */

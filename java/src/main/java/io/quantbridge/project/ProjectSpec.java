@@ -1,5 +1,6 @@
 package io.quantbridge.project;
 
+import io.quantbridge.runtime.Targets;
 import io.quantbridge.config.ConfigException;
 import io.quantbridge.config.Framework;
 import io.quantbridge.config.QuantConfig;

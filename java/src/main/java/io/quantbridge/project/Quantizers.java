@@ -1,5 +1,6 @@
 package io.quantbridge.project;
 
+import io.quantbridge.runtime.Targets;
 import io.quantbridge.QuantBridgeException;
 import io.quantbridge.runtime.PythonRuntime;
 import io.quantbridge.tf.TfQuantizer;

@@ -1,5 +1,6 @@
 package io.quantbridge.project;
 
+import io.quantbridge.runtime.Targets;
 import io.quantbridge.onnx.FloatTensor;
 
 import io.quantbridge.QuantBridgeException;

@@ -53,13 +53,13 @@ public record PythonEnvironment(Path venv, Path basePrefix, Path libpython, Path
         Path root = venv.toAbsolutePath().normalize();
         Path cfg = root.resolve("pyvenv.cfg");
         if (!Files.isRegularFile(cfg)) {
-            throw new QuantBridgeException("No Python environment at " + root
+            throw new EnvironmentException("No Python environment at " + root
                     + " (expected a virtual environment with pyvenv.cfg); " + Setup.advice());
         }
         String text = read(cfg);
         Matcher m = HOME.matcher(text);
         if (!m.find()) {
-            throw new QuantBridgeException(cfg + " has no 'home = ...' line; remove " + root + " and " + Setup.advice());
+            throw new EnvironmentException(cfg + " has no 'home = ...' line; remove " + root + " and " + Setup.advice());
         }
         Path base = Path.of(m.group(1)).getParent();
         Path lib = findLibpython(root, base);
@@ -67,7 +67,7 @@ public record PythonEnvironment(Path venv, Path basePrefix, Path libpython, Path
         Path jepDir = site.resolve("jep");
         Path jepLib = jepDir.resolve("libjep.so");
         if (!Files.exists(jepLib)) {
-            throw new QuantBridgeException("jep's native library is missing at " + jepLib + "; " + Setup.advice());
+            throw new EnvironmentException("jep's native library is missing at " + jepLib + "; " + Setup.advice());
         }
         Matcher v = JEP_VERSION.matcher(read(jepDir.resolve("version.py")));
         String nativeVersion = v.find() ? v.group(1) : "unknown";
@@ -128,7 +128,7 @@ public record PythonEnvironment(Path venv, Path basePrefix, Path libpython, Path
     public void checkJepVersions() throws QuantBridgeException {
         String jar = jepJarVersion();
         if (!jar.equals(jepNativeVersion)) {
-            throw new QuantBridgeException("jep version mismatch: the jar on the class path is " + jar
+            throw new EnvironmentException("jep version mismatch: the jar on the class path is " + jar
                     + " but the native library in " + jepLibrary.getParent() + " is " + jepNativeVersion
                     + "; rebuild jep " + jar + ": " + Setup.advice());
         }

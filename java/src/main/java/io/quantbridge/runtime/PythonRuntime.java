@@ -36,6 +36,7 @@ public final class PythonRuntime implements AutoCloseable {
     private static final String HANDLE_KEY = "__qb_handle__";
     private static Engine engine;
     private static String startFailure;
+    private static boolean startFailureEnvironment;
 
     private final Engine eng;
     private volatile boolean closed;
@@ -59,12 +60,14 @@ public final class PythonRuntime implements AutoCloseable {
         synchronized (LOCK) {
             if (engine == null) {
                 if (startFailure != null) {
-                    throw new QuantBridgeException("CPython failed to start earlier in this JVM and cannot be started twice: " + startFailure);
+                    String m = "CPython failed to start earlier in this JVM and cannot be started twice: " + startFailure;
+                    throw startFailureEnvironment ? new EnvironmentException(m) : new QuantBridgeException(m);
                 }
                 try {
                     engine = Engine.start(env);
                 } catch (QuantBridgeException | RuntimeException | Error e) {
                     startFailure = e.getMessage();
+                    startFailureEnvironment = e instanceof EnvironmentException;
                     throw e;
                 }
             } else if (!engine.env.venv().equals(env.venv())) {
@@ -356,7 +359,7 @@ public final class PythonRuntime implements AutoCloseable {
                         String.valueOf(interp.getValue("__import__('quantbridge').__file__")));
             } catch (JepException e) {
                 dead = true;
-                throw new QuantBridgeException("CPython started but QuantBridge's bridge did not load from "
+                throw new EnvironmentException("CPython started but QuantBridge's bridge did not load from "
                         + env.venv() + ": " + e.getMessage() + "; " + Setup.advice(), e);
             }
         }

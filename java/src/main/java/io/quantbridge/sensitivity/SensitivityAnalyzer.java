@@ -4,7 +4,7 @@ import io.quantbridge.QuantBridgeException;
 import io.quantbridge.config.ConfigException;
 import io.quantbridge.config.LayerEntry;
 import io.quantbridge.config.QuantConfig;
-import io.quantbridge.project.Targets;
+import io.quantbridge.runtime.Targets;
 import io.quantbridge.runtime.ProgressListener;
 import io.quantbridge.runtime.PythonRuntime;
 import io.quantbridge.tf.TfProject;

@@ -135,19 +135,17 @@ public final class TfQuantizer {
                 progress.onEvent(new ProgressEvent("export", 0, 3, Map.of()));
                 Path ckpt = quantized.save(out.staged("quant.ckpt"));
                 progress.onEvent(new ProgressEvent("export", 1, 3, Map.of()));
-                Map<String, Object> result;
+                Map<?, ?> result;
                 try (TfSession fresh = openFloat(); PyHandle sess = (PyHandle) rt.getAttr(fresh.handle(), "sess")) {
-                    @SuppressWarnings("unchecked")
-                    Map<String, Object> r = (Map<String, Object>) rt.call("quantbridge.tf:generate_final_model",
+                    result = (Map<?, ?>) rt.call("quantbridge.tf:export_pb",
                             List.of(sess, config.toMap(), project.outputs(), ckpt.toString(), out.dir().toString()),
                             Map.of("name", name), null);
-                    result = r;
                 }
                 progress.onEvent(new ProgressEvent("export", 2, 3, Map.of()));
-                @SuppressWarnings("unchecked")
-                QuantParams params = QuantParams.fromMaps((Map<String, Object>) result.get("param_dict"));
-                ModelInfo model = params.model();
-                ParamFile.write(out.staged(paramName), params.withModel(model), true);
+                QuantParams params = QuantParams.fromLayerMaps("tensorflow", layerMaps(result.get("layers")))
+                        .withModel(ModelInfo.of(out.staged(pbName), (String) result.get("input_shape"),
+                                names(result.get("outputs"))));
+                ParamFile.write(out.staged(paramName), params);
                 out.commit();
                 progress.onEvent(new ProgressEvent("export", 3, 3, Map.of()));
                 return new TfExport(out.target(pbName), out.target(paramName), params);
@@ -155,6 +153,15 @@ public final class TfQuantizer {
                 throw out.hidden(e);
             }
         }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Map<String, ?>> layerMaps(Object layers) {
+        return (List<Map<String, ?>>) layers;
+    }
+
+    private static List<String> names(Object list) {
+        return ((List<?>) list).stream().map(String::valueOf).toList();
     }
 
     /**

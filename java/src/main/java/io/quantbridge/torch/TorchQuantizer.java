@@ -10,6 +10,7 @@ import io.quantbridge.onnx.FloatTensor;
 import io.quantbridge.onnx.OnnxModels;
 import io.quantbridge.onnx.OrtSessionRunner;
 import io.quantbridge.onnx.QdqBuilder;
+import io.quantbridge.params.ModelInfo;
 import io.quantbridge.params.ParamFile;
 import io.quantbridge.params.QuantParams;
 import io.quantbridge.runtime.ProgressEvent;
@@ -138,8 +139,8 @@ public final class TorchQuantizer {
                 Path floatOnnx = out.staged(onnxName);
                 QuantParams params = QuantParams.fromLayerMaps("torch", QuantModel.asList(exported.get("layers")))
                         .withPointMaps(QuantModel.asList(exported.get("points")))
-                        .withModel(onnxName, OnnxModels.sha256(floatOnnx), qm.config().inputShape().orElse(null),
-                                List.of());
+                        .withModel(ModelInfo.of(floatOnnx, qm.config().inputShape().map(InputShape::format).orElse(null),
+                                ((List<?>) exported.get("outputs")).stream().map(String::valueOf).toList()));
                 ParamFile.write(out.staged(paramName), params);
                 progress.onEvent(new ProgressEvent("export", 2, 3, Map.of()));
                 AtomicFiles.write(out.staged(int8Name), QdqBuilder.build(OnnxModels.load(floatOnnx), params).toByteArray());

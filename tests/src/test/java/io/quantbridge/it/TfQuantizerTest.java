@@ -11,6 +11,7 @@ import io.quantbridge.config.QuantConfig;
 import io.quantbridge.onnx.OrtSessionRunner;
 import io.quantbridge.params.LayerParams;
 import io.quantbridge.params.ParamFile;
+import io.quantbridge.runtime.PyHandle;
 import io.quantbridge.params.QuantParams;
 import io.quantbridge.runtime.PythonException;
 import io.quantbridge.runtime.PythonRuntime;
@@ -114,6 +115,21 @@ class TfQuantizerTest {
             QuantParams written = ParamFile.read(files.paramFile());
             assertEquals("tensorflow", written.framework().toString().toLowerCase(java.util.Locale.ROOT));
             assertEquals(List.of("logits"), written.model().outputs());
+            assertEquals(ParamFile.toJson(written), Files.readString(files.paramFile()), "written once, by Java");
+
+            // the vendor's plain-Python generate_final_model writes the same schema; Java reads it as its own
+            Path py = Files.createDirectory(tmp.resolve("export_tf_python"));
+            Path ckpt = s.save(py.resolve("quant.ckpt"));
+            try (TfSession fresh = q.openFloat(); PyHandle sess = (PyHandle) rt.getAttr(fresh.handle(), "sess")) {
+                rt.call("quantbridge.tf:generate_final_model", List.of(sess, int8Config().toMap(), List.of("logits"),
+                        ckpt.toString(), py.toString()), Map.of("name", "digits"), null);
+            }
+            QuantParams fromPython = ParamFile.read(py.resolve("digits_quant_param.json"));
+            assertEquals(written.layers(), fromPython.layers());
+            assertEquals(written.points(), fromPython.points());
+            assertEquals(written.model().outputs(), fromPython.model().outputs());
+            assertEquals(written.model().inputShape(), fromPython.model().inputShape());
+            assertEquals(ParamFile.read(files.paramFile()).model().sha256(), io.quantbridge.params.ModelInfo.sha256(files.frozenPb()));
 
             @SuppressWarnings("unchecked")
             NDArray<float[]> x = (NDArray<float[]>) rt.call(EX + ":test_inputs");

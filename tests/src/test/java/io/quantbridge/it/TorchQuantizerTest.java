@@ -149,6 +149,21 @@ class TorchQuantizerTest {
                 QuantParams written = ParamFile.read(files.paramFile());
                 assertEquals(OnnxModels.sha256(files.floatOnnx()), written.model().sha256());
                 assertEquals(4, written.quantizedLayers().size());
+                assertEquals(OnnxModels.load(files.floatOnnx()).getGraph().getOutputList().stream()
+                        .map(o -> o.getName()).toList(), written.model().outputs(), "the model's outputs are listed");
+                assertFalse(written.model().outputs().isEmpty());
+
+                // the vendor's plain-Python generate_final_model writes the same schema; Java reads it as its own
+                Path py = Files.createDirectory(tmp.resolve("export_qat_python"));
+                Path pth = qat.saveState(py.resolve("quant.pth"));
+                try (PyHandle fresh = q.newFloatModel()) {
+                    rt.call("quantbridge.torch:generate_final_model", List.of(fresh, qat.config().toMap(),
+                            pth.toString(), py.toString()), Map.of("name", "digits"), null);
+                }
+                QuantParams fromPython = ParamFile.read(py.resolve("digits_quant_param.json"));
+                assertEquals(written.layers(), fromPython.layers());
+                assertEquals(written.points(), fromPython.points());
+                assertEquals(written.model(), fromPython.model(), "same ONNX bytes, outputs and input shape");
 
                 @SuppressWarnings("unchecked")
                 NDArray<float[]> x = (NDArray<float[]>) rt.call(EX + ":test_inputs");

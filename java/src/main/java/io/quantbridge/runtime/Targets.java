@@ -1,7 +1,6 @@
-package io.quantbridge.project;
+package io.quantbridge.runtime;
 
 import io.quantbridge.QuantBridgeException;
-import io.quantbridge.runtime.PythonRuntime;
 import java.util.regex.Pattern;
 
 /**
