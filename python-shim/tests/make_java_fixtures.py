@@ -16,6 +16,7 @@ add, global pooling, Linear-ReLU-Linear); ``IntegerKernelsTest`` counts the inte
 ONNX Runtime makes of it. The committed ``shared_conv`` and ``shared_head`` files are version 1
 (written before points existed; they keep the reading of version-1 files tested): name the
 fixtures to write, ``make_java_fixtures.py residual_cnn``, to leave them as they are.
+``test_java_fixtures.py`` regenerates ``residual_cnn`` and fails when the committed files differ.
 """
 
 import json
@@ -135,7 +136,7 @@ def build():
     return model.eval()
 
 
-def write(name, build_fn, size=6, integer_kernels=False):
+def write(name, build_fn, size=6, integer_kernels=False, out=OUT):
     model = build_fn()
     cfg = build_config(model, f"x:1,4,{size},{size}")
     for entry in cfg["layer_strategy"].values():
@@ -152,26 +153,32 @@ def write(name, build_fn, size=6, integer_kernels=False):
         os.chdir(work)
         torch.save(quant.state_dict(), "quant.pth")
         generate_final_model(build_fn(), cfg, "quant.pth", "./", name=name)
-        os.makedirs(OUT, exist_ok=True)
+        os.makedirs(out, exist_ok=True)
         for file in (name + ".onnx", name + "_quant_param.json"):
-            shutil.copyfile(file, os.path.join(OUT, file))
+            shutil.copyfile(file, os.path.join(out, file))
     finally:
         os.chdir(cwd)
         shutil.rmtree(work)
     io = {"x": {"shape": list(x.shape), "data": [float(v) for v in x.numpy().ravel()]},
           "output": {"shape": list(expected.shape), "data": [float(v) for v in expected.ravel()]}}
-    with open(os.path.join(OUT, name + "_io.json"), "w", encoding="utf-8") as fh:
+    with open(os.path.join(out, name + "_io.json"), "w", encoding="utf-8") as fh:
         json.dump(io, fh)
         fh.write("\n")
 
 
-def main(names):
+FIXTURES = {"shared_conv": (build, 6, False), "shared_head": (build_head, 6, False),
+            "residual_cnn": (build_residual, 8, True)}
+
+
+def main(names, out=OUT):
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    fixtures = {"shared_conv": (build, 6, False), "shared_head": (build_head, 6, False),
-                "residual_cnn": (build_residual, 8, True)}
-    for name in names or fixtures:
-        build_fn, size, integer_kernels = fixtures[name]
-        write(name, build_fn, size, integer_kernels)
+    try:
+        for name in names or FIXTURES:
+            build_fn, size, integer_kernels = FIXTURES[name]
+            write(name, build_fn, size, integer_kernels, out)
+    finally:
+        torch.set_num_threads(threads)
 
 
 if __name__ == "__main__":

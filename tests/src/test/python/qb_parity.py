@@ -30,3 +30,8 @@ def weight_fake_quant(w):
                                                       qparams.W_QMIN, qparams.W_QMAX).numpy()
     return {"scales": np.ascontiguousarray(scales), "numpy": np.ascontiguousarray(numpy_fq),
             "torch": np.ascontiguousarray(torch_fq)}
+
+
+def reprs(values):
+    """``repr`` of each value as Python writes it (floats, strings, lists, None)."""
+    return [repr(v) for v in values]

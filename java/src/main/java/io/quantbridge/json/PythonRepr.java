@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.core.io.schubfach.DoubleToDecimal;
 
 import java.math.BigDecimal;
+import java.math.MathContext;
+import java.math.RoundingMode;
 import java.util.Collection;
 import java.util.Iterator;
 import java.util.Map;
@@ -63,6 +65,15 @@ public final class PythonRepr {
             return (Double.doubleToRawLongBits(x) < 0) ? "-0.0" : "0.0";
         }
         BigDecimal shortest = new BigDecimal(DoubleToDecimal.toString(x)).stripTrailingZeros();
+        if (shortest.precision() == 2) {    // Java keeps two digits where one reads back too (5e-324)
+            for (RoundingMode mode : new RoundingMode[] {RoundingMode.HALF_EVEN, RoundingMode.DOWN, RoundingMode.UP}) {
+                BigDecimal one = shortest.round(new MathContext(1, mode));
+                if (one.doubleValue() == x) {
+                    shortest = one.stripTrailingZeros();
+                    break;
+                }
+            }
+        }
         String digits = shortest.unscaledValue().abs().toString();
         int decpt = digits.length() - shortest.scale(); // |x| = 0.DIGITS * 10^decpt
         StringBuilder sb = new StringBuilder(24).append(x < 0 ? "-" : "");
