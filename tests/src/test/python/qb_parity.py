@@ -1,4 +1,4 @@
-"""Numbers the shim computes, for the live Java/Python agreement tests (QuantMathParityTest)."""
+"""Numbers the shim computes, for the live Java/Python agreement tests (ShimParityTest)."""
 
 import numpy as np
 import torch

@@ -20,13 +20,15 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
  * vendor's layout, that of {@code json.dumps(obj, indent=2)}: two-space indentation, one array
  * element or object member per line, {@code "key": value}, empty containers as {@code []} and
  * {@code {}}, member order kept, a final newline. Numbers are written with the fewest digits
- * that read back as the same double (the notation is Java's: {@code 1.0E-5}).
+ * that read back as the same double (the notation is Java's: {@code 1.0E-5}); a non-finite number
+ * that was read ({@code NaN}, {@code Infinity}) is written back as it was, not as a string.
  */
 public final class Json {
     private static final JsonMapper MAPPER = JsonMapper.builder()
             .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .enable(StreamWriteFeature.USE_FAST_DOUBLE_WRITER)
+            .disable(JsonWriteFeature.WRITE_NAN_AS_STRINGS)
             .build();
     private static final DefaultIndenter INDENT = new DefaultIndenter("  ", "\n");
     private static final DefaultPrettyPrinter LAYOUT = new DefaultPrettyPrinter(Separators.createDefaultInstance()

@@ -10,7 +10,7 @@ import java.util.Objects;
  * {@code quantbridge.common.qparams}); Java reads the scales it returns. The codes follow ONNX
  * QuantizeLinear, {@code q = clamp(round_half_even(w / scale), -127, 127)} per output channel,
  * so DequantizeLinear of them is the shim's fake-quantized weight bit for bit (checked live by the
- * end-to-end test {@code QuantMathParityTest}).
+ * end-to-end test {@code ShimParityTest}).
  */
 public final class QParamMath {
     /** Lowest weight code (int8, narrow range). */

@@ -56,6 +56,15 @@ class QuantConfigTest {
     }
 
     @Test
+    void nonFiniteNumbersAreWrittenBackAsTheyWereRead() throws Exception {
+        String text = Files.readString(Fixtures.path("config/tf_config.json"), StandardCharsets.UTF_8)
+                .replaceFirst("\\{", "{\n  \"// odd\": [NaN, Infinity, -Infinity],");
+        QuantConfig cfg = QuantConfig.parse(text);
+        assertTrue(cfg.toJson().contains("\"// odd\": [\n    NaN,\n    Infinity,\n    -Infinity\n  ],"), cfg.toJson());
+        assertEquals(Json.parse(text), Json.parse(cfg.toJson()));
+    }
+
+    @Test
     void readsLayersShapeCalibrationAndFramework() throws Exception {
         QuantConfig cfg = QuantConfig.read(Fixtures.path("config/torch_config.json"));
         assertEquals(List.of(new LayerEntry("conv1", CONV2D, "Quant_INT8-8"),

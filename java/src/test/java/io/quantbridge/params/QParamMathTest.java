@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
  * The int8 codes of the QDQ weights. Their agreement with the shim's fake quant is checked live,
- * through the runtime, by the end-to-end {@code QuantMathParityTest}.
+ * through the runtime, by the end-to-end {@code ShimParityTest}.
  */
 class QParamMathTest {
     @Test

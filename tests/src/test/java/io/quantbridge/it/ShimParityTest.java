@@ -1,22 +1,29 @@
 package io.quantbridge.it;
 
 import io.quantbridge.json.PythonRepr;
+import io.quantbridge.params.QParamMath;
 import io.quantbridge.runtime.PythonRuntime;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
+import jep.NDArray;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Java quotes values in its error messages as the shim does ({@code repr}), so that a message
- * reads the same whichever side raised it. Checked live against Python's own {@code repr}.
+ * Where Java and the shim must agree, checked live through the runtime. The shim owns the
+ * quantization math; Java computes only the int8 codes the INT8 QDQ ONNX stores: DequantizeLinear
+ * of Java's codes with the shim's scales is the shim's fake-quantized weight bit for bit, for
+ * numpy's reference and for torch's op. Java quotes values in its error messages as the shim does
+ * ({@code repr}), so that a message reads the same whichever side raised it.
  */
-class MessageReprParityTest {
+class ShimParityTest {
     private static PythonRuntime rt;
 
     @BeforeAll
@@ -27,6 +34,28 @@ class MessageReprParityTest {
     @AfterAll
     static void close() {
         rt.close();
+    }
+
+    @Test
+    void javaCodesDequantizeToTheShimsFakeQuant() throws Exception {
+        for (long seed : List.of(1L, 2L, 3L)) {
+            int channels = 6;
+            int inner = 75;
+            @SuppressWarnings("unchecked")
+            NDArray<float[]> w = (NDArray<float[]>) rt.call("qb_parity:weights", channels, inner, seed);
+            Map<?, ?> shim = (Map<?, ?>) rt.call("qb_parity:weight_fake_quant", w);
+            float[] scales = floats(shim.get("scales"));
+            assertEquals(channels, scales.length);
+            byte[] codes = QParamMath.quantizeSymmetric(w.getData(), new long[] {channels, inner}, 0, scales);
+            for (String which : List.of("numpy", "torch")) {
+                float[] fq = floats(shim.get(which));
+                for (int i = 0; i < codes.length; i++) {
+                    assertEquals(fq[i], codes[i] * scales[i / inner], 0.0f,
+                            which + " seed " + seed + " [" + i / inner + ", " + i % inner + "]");
+                }
+            }
+            assertTrue(scales[1] > 0 && scales[2] > 0, "the scale floor keeps empty channels positive");
+        }
     }
 
     @Test
@@ -57,5 +86,8 @@ class MessageReprParityTest {
         for (int i = 0; i < values.size(); i++) {
             assertEquals(python.get(i), PythonRepr.of(values.get(i)), String.valueOf(values.get(i)));
         }
+    }
+    private static float[] floats(Object ndarray) {
+        return (float[]) ((NDArray<?>) ndarray).getData();
     }
 }
