@@ -1,5 +1,10 @@
 """The quantization parameter file, one schema for PyTorch and TensorFlow.
 
+The schema's owner is Java (``io.quantbridge.params``): every run driven from Java gets the
+numbers back (``quantbridge.torch.export_onnx``, ``quantbridge.tf.export_pb``) and Java writes the
+file. :func:`write` serves the vendor's plain-Python ``generate_final_model``, where no JVM runs;
+the end-to-end tests read its files with Java's reader and compare them with Java's own.
+
 ::
 
     {
