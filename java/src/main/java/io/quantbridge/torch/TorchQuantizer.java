@@ -165,7 +165,7 @@ public final class TorchQuantizer {
                 qm.saveState(pth);
                 Map<String, Object> exported = asMap(rt.call("quantbridge.torch:export_onnx",
                         List.of(fresh, qm.config().toMap(), pth.toString(), out.dir().toString()),
-                        Map.of("name", name), null));
+                        Map.of("name", name, "checked", qm.config().isValidated()), null));
                 progress.onEvent(new ProgressEvent("export", 1, 3, Map.of()));
                 Path floatOnnx = out.staged(onnxName);
                 QuantParams params = QuantParams.fromLayerMaps("torch", QuantModel.asList(exported.get("layers")))
