@@ -88,7 +88,7 @@ def extra_settings(cfg):
     """The optional ``quantbridge`` section of a validated config merged over the defaults."""
     extra = cfg.get(EXTRA_KEY) or {}
     calib = dict(DEFAULT_EXTRA["calibration"])
-    calib.update({k: v for k, v in (extra.get("calibration") or {}).items() if not k.startswith("//")})
+    calib.update({k: v for k, v in (extra.get("calibration") or {}).items() if not rules.is_comment(k)})
     flags = {flag: extra.get(flag, DEFAULT_EXTRA[flag]) for flag in ("integer_kernels", "reduce_range")}
     return {"calibration": calib, **flags}
 
@@ -102,7 +102,7 @@ def validate(cfg, known_layers, supported, checked=False):
     """
     if not checked:
         rules.check(cfg, "validate")
-    entries = {k: v for k, v in cfg["layer_strategy"].items() if not k.startswith("//")}
+    entries = {k: v for k, v in cfg["layer_strategy"].items() if not rules.is_comment(k)}
     unknown = [name for name in entries if name not in known_layers]
     if unknown:
         sample = list(known_layers)[:8]

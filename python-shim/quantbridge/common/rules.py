@@ -11,7 +11,7 @@ import re
 from quantbridge.errors import ConfigError
 
 __all__ = ["RULES", "check", "check_member", "quantized", "supported", "unsupported", "is_hint_key", "message",
-           "node_at", "defaults"]
+           "node_at", "defaults", "is_comment"]
 
 with open(os.path.join(os.path.dirname(__file__), "config_rules.json"), encoding="utf-8") as _fh:
     RULES = json.load(_fh)
@@ -73,8 +73,8 @@ def check_member(cfg, phase, key):
             _member(member, cfg, {"where": "config"})
 
 
-def _is_comment(key):
-    return key.startswith("//")
+def is_comment(key):
+    return isinstance(key, str) and key.startswith("//")
 
 
 def _fail(template, fields, value):
@@ -133,11 +133,11 @@ def _member(member, obj, fields):
         _node(node, value, fields)
     elif "each" in member:
         for key, value in obj.items():
-            if _is_comment(key) or (member.get("hint") and not is_hint_key(key)):
+            if is_comment(key) or (member.get("hint") and not is_hint_key(key)):
                 continue
             _node(member["node"], value, dict(fields, **{member["each"]: repr(key), "_name": key}))
     elif "only" in member:
-        unknown = [k for k in obj if not _is_comment(k) and k not in member["only"]]
+        unknown = [k for k in obj if not is_comment(k) and k not in member["only"]]
         if unknown:
             raise ConfigError(message(member["message"], unknown=repr(unknown), key=repr(unknown[0]),
                                       expected=repr(sorted(member["only"])), **fields))

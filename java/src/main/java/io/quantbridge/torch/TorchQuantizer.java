@@ -125,6 +125,8 @@ public final class TorchQuantizer {
     /**
      * Inserts fake quant as {@link #resolve} resolved the config (the vendor's {@code optimize_model}
      * without checking again); {@code model} is changed in place and returned as the quant model.
+     *
+     * @param resolved what {@link #resolve} returned for this same model
      */
     public QuantModel optimize(PyHandle model, Resolved resolved) throws QuantBridgeException {
         Object qm = rt.call("quantbridge._java_support:quantize_resolved", model, resolved.resolvedJson());
