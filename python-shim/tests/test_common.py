@@ -231,3 +231,17 @@ def test_read_rules_refuse_a_non_string_strategy():
         config.load(cfg)
     assert str(info.value) == ("config: layer_strategy['fc/MatMul'].quant_strategy is 8 (int); expected a string "
                                "such as 'float' or 'Quant_INT8-8'")
+
+
+def test_validate_gives_every_model_layer_in_model_order_omitted_ones_at_float():
+    cfg = config.load({"layer_strategy": {"fc/MatMul": {"quant_strategy": "Quant_INT8-8"}, "//x": 1}})
+    result = config.validate(cfg, LAYERS, SUPPORTED)
+    assert list(result.items()) == [("conv1/Conv2D", "float"), ("fc/MatMul", "Quant_INT8-8")]
+
+
+def test_model_fit_messages():
+    cfg = config.build_template(list(LAYERS.items()), SUPPORTED)
+    cfg["layer_strategy"]["fc/MatMul"]["op_type"] = "Conv2D"
+    with pytest.raises(ConfigError) as info:
+        config.validate(config.load(cfg), LAYERS, SUPPORTED)
+    assert str(info.value) == "layer 'fc/MatMul': op_type is 'Conv2D' in the config but 'MatMul' in the model"

@@ -36,16 +36,16 @@ def _check_input(x, index, source):
         raise DataError(msg)
     kind = getattr(dtype, "kind", None)
     if kind is not None and kind not in "biuf":
-        msg = f"{where} ({describe(x)}) is not numeric; expected a float array"
+        msg = f"{where} ({qbatches.describe(x)}) is not numeric; expected a float array"
         raise DataError(msg)
     size = x.numel() if hasattr(x, "numel") else x.size
     if size == 0:
-        msg = (f"{where} is empty ({describe(x)}); expected at least one sample (is the batch size 0, "
+        msg = (f"{where} is empty ({qbatches.describe(x)}); expected at least one sample (is the batch size 0, "
                f"or the dataset empty?)")
         raise DataError(msg)
     counts = finite.non_finite(x)
     if counts is not None:
-        msg = f"{where} ({describe(x)}) has {finite.describe(counts)}; expected finite inputs"
+        msg = f"{where} ({qbatches.describe(x)}) has {finite.describe(counts)}; expected finite inputs"
         raise DataError(msg)
 
 

@@ -200,5 +200,10 @@ class ConfigParityTest {
         String list = names.stream().map(n -> "'" + n + "'").reduce((a, b) -> a + ", " + b).orElse("");
         assertEquals("layer 'conv9/Conv2D' in the config is not a quantizable layer of this model (layers cannot be "
                 + "added); the model has " + names.size() + " such layers, e.g. [" + list + "]", javaVerdict(file));
+        ObjectNode m = (ObjectNode) JSON.readTree(template);
+        layer(m, 3).put("op_type", "<class 'torch.nn.modules.conv.Conv2d'>");
+        Files.writeString(file, m.toString(), StandardCharsets.UTF_8);
+        assertEquals("layer 'fc/MatMul': op_type is \"<class 'torch.nn.modules.conv.Conv2d'>\" in the config but "
+                + "\"<class 'torch.nn.modules.linear.Linear'>\" in the model", javaVerdict(file));
     }
 }
