@@ -22,6 +22,7 @@ import threading
 import traceback
 
 from quantbridge import _logging, progress
+from quantbridge.common.targets import resolve_target
 from quantbridge.errors import Cancelled, UserExit
 
 _HANDLE = "__qb_handle__"
@@ -170,19 +171,9 @@ def _record(exc, formatted):
                    "message": str(exc), "traceback": formatted}
 
 
-def _lookup(target):
-    module_name, sep, attr = str(target).partition(":")
-    if not sep or not module_name or not attr:
-        raise ValueError(f"expected 'package.module:function', got {target!r}")
-    obj = importlib.import_module(module_name)
-    for part in attr.split("."):
-        obj = getattr(obj, part)
-    return obj
-
-
 def call(target, args=None, kwargs=None, listener=None):
     """Call ``package.module:function`` with resolved arguments."""
-    return _guarded(lambda *a, **k: _lookup(target)(*a, **k), args, kwargs, listener)
+    return _guarded(lambda *a, **k: resolve_target(target)(*a, **k), args, kwargs, listener)
 
 
 def call_method(handle, method, args=None, kwargs=None, listener=None):

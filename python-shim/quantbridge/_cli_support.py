@@ -11,6 +11,7 @@ import itertools
 import os
 import sys
 
+from quantbridge.common.targets import split_target
 from quantbridge.errors import CheckpointError
 
 __all__ = ["check_target", "limited_batches", "load_float_weights", "check_float_model", "load_quant_state",
@@ -37,9 +38,10 @@ def check_target(target, option):
     module, a package above it, or the function) and what is there instead. Errors raised
     while importing the user's module itself propagate (they are bugs in user code).
     """
-    module_name, sep, attr = str(target).partition(":")
-    if not sep or not module_name or not attr:
+    parts = split_target(target)
+    if parts is None:
         return f"{option} {target!r}: expected 'package.module:function'"
+    module_name, attr = parts
     try:
         spec = importlib.util.find_spec(module_name)
     except ModuleNotFoundError as exc:  # a parent package is missing
@@ -151,11 +153,12 @@ def tf_graph_info(builder, kwargs=None):
     """What the user's graph builder returns (its dict of tensor names), from a throwaway graph."""
     import tensorflow as tf
 
-    from quantbridge._tf_support import _resolve, builder_info
+    from quantbridge._tf_support import builder_info
+    from quantbridge.common.targets import resolve_target
 
     tf.compat.v1.disable_v2_behavior()
     with tf.Graph().as_default():
-        info = builder_info(_resolve(builder)(**dict(kwargs or {})))
+        info = builder_info(resolve_target(builder)(**dict(kwargs or {})))
     if "builder_result" in info:
         return None
     return {str(k): (v.name if hasattr(v, "name") else v) for k, v in info.items()

@@ -8,7 +8,7 @@ import os
 import sys
 
 __all__ = ["deepcopy", "save_torch_state", "load_torch_state", "call_train", "as_float32", "call_user", "call_user_held",
-           "Held", "call_json"]
+           "Held", "call_json", "quantize_resolved"]
 
 
 def deepcopy(obj):
@@ -82,15 +82,12 @@ def call_user(target, args=None, kwargs=None, phase="train"):
     ``progress`` is a :class:`quantbridge.progress.Reporter` for ``phase``: the user calls
     ``progress(step, total, loss=...)`` and Java's progress bar follows.
     """
-    import importlib
     import inspect
 
+    from quantbridge.common.targets import resolve_target
     from quantbridge.progress import Reporter
 
-    module_name, _, attr = str(target).partition(":")
-    fn = importlib.import_module(module_name)
-    for part in attr.split("."):
-        fn = getattr(fn, part)
+    fn = resolve_target(target)
     kwargs = dict(kwargs or {})
     try:
         params = inspect.signature(fn).parameters
@@ -160,3 +157,13 @@ def call_json(target, args=None, kwargs=None):
     from quantbridge.common.config import dumps
 
     return dumps(call_user(target, args, kwargs))
+
+
+def quantize_resolved(model, resolved_json):
+    """``optimize_model``'s rewrite for a config the shim already resolved against ``model``
+    (``quantbridge.torch._config.resolve``, JSON text): Java asks for the fit once, then this."""
+    import json
+
+    from quantbridge.torch import _config
+
+    return _config.quantize(model, json.loads(resolved_json))

@@ -6,22 +6,14 @@ offers the steps the Java ``TfQuantizer`` runs: the vendor's flags, rewrite, res
 over the user's batches, prediction and checkpoints. Usable from plain Python too.
 """
 
-import importlib
 import warnings
 
 import numpy as np
 
 from quantbridge import progress as qb_progress
+from quantbridge.common.targets import resolve_target
 
 __all__ = ["GraphSession", "open_session", "builder_info"]
-
-
-def _resolve(target):
-    module_name, _, attr = str(target).partition(":")
-    fn = importlib.import_module(module_name)
-    for part in attr.split("."):
-        fn = getattr(fn, part)
-    return fn
 
 
 def _is_keras_model(obj):
@@ -62,7 +54,7 @@ class GraphSession:
         tf.compat.v1.disable_v2_behavior()
         self.graph = tf.Graph()
         with self.graph.as_default():
-            self.info = builder_info(_resolve(builder)(**dict(kwargs or {})))
+            self.info = builder_info(resolve_target(builder)(**dict(kwargs or {})))
         self.sess = tf.compat.v1.Session(graph=self.graph)
         self.quant_flag = None
         self.is_train_flag = None
@@ -89,8 +81,9 @@ class GraphSession:
         with self.graph.as_default():
             self.sess.run(tf.compat.v1.global_variables_initializer())
 
-    def optimize(self, config):
-        """The vendor's step 3: flags as placeholders, then ``optimize_model`` on this graph."""
+    def optimize(self, config, checked=False):
+        """The vendor's step 3: flags as placeholders, then ``optimize_model`` on this graph
+        (``checked``: the config already passed the structural rules, see ``optimize_model``)."""
         import tensorflow as tf
 
         from quantbridge.tf import optimize_model
@@ -98,7 +91,7 @@ class GraphSession:
         with self.graph.as_default():
             self.quant_flag = tf.compat.v1.placeholder(tf.int32, shape=[], name="quant_flag")
             self.is_train_flag = tf.compat.v1.placeholder(tf.bool, shape=[], name="is_train")
-            summary = optimize_model(self.sess, config, self.is_train_flag, self.quant_flag)
+            summary = optimize_model(self.sess, config, self.is_train_flag, self.quant_flag, checked=checked)
         self.info["quant_flag"] = self.quant_flag.name
         self.info["is_train_flag"] = self.is_train_flag.name
         return summary
@@ -169,11 +162,12 @@ class GraphSession:
     def calibrate(self, batches, input_name, output_names, max_batches=None, source=None):
         """The vendor's no-training path: calibration mode on, forward passes with quant_flag=1,
         calibration mode off. ``batches``: arrays, or (inputs, ...) pairs, each checked against
-        the input tensor (``common.batches.check_batch``) before it runs; ``source`` names the
+        the input tensor (``tf._batches.check_batch``) before it runs; ``source`` names the
         data function in those errors. Returns the number of batches run."""
         import itertools
 
-        from quantbridge.common.batches import check_batch, check_iterable, no_batches, source_of
+        from quantbridge.common.batches import check_iterable, no_batches, source_of
+        from quantbridge.tf._batches import check_batch
         from quantbridge.tf import set_calibrate_state
 
         source = source_of(batches, f"data function {source}" if source else "the calibration batches")

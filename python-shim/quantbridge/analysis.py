@@ -46,29 +46,7 @@ PHASE = "analyze"
 
 
 # -- shared numpy accumulators ------------------------------------------------------------------
-def _db(signal, noise):
-    if noise == 0.0:
-        return float("inf")
-    return float(10.0 * math.log10(max(signal, 1e-30) / noise))
-
-
-class _Sqnr:
-    """Running sums of ``ref^2`` and ``(ref - q)^2`` in float64."""
-
-    def __init__(self):
-        self.signal = 0.0
-        self.noise = 0.0
-        self.seen = False
-
-    def add(self, ref, quant):
-        ref = np.asarray(ref, dtype=np.float64)
-        diff = ref - np.asarray(quant, dtype=np.float64)
-        self.signal += float(np.sum(ref * ref))
-        self.noise += float(np.sum(diff * diff))
-        self.seen = True
-
-    def db(self):
-        return _db(self.signal, self.noise) if self.seen else None
+_Sqnr = qparams.Sqnr
 
 
 class _Activation:
@@ -343,7 +321,8 @@ def tf_layer_stats(sess, batches, input_name, quant_flag_name=None, extra_feed=N
     # would also replace the fetched output); then one run per layer.
     fed_inputs = {layer.input_tensor.ref() for layer in quantized}
     grouped = not any(t.ref() in fed_inputs for t in layer_outputs)
-    from quantbridge.common.batches import check_batch, check_iterable, no_batches, source_of
+    from quantbridge.common.batches import check_iterable, no_batches, source_of
+    from quantbridge.tf._batches import check_batch
 
     source = source_of(batches, "the batches")
     check_iterable(batches, source)

@@ -38,7 +38,7 @@ import numpy as np
 
 from quantbridge import progress
 from quantbridge.common import config as qconfig
-from quantbridge.common import qparams
+from quantbridge.common import qparams, rules
 from quantbridge.errors import ConfigError, ModelError, QuantBridgeError
 
 __all__ = ["parse_target", "meets_target", "select_float_layers", "torch_sensitivity", "evaluate_with_float",
@@ -447,7 +447,7 @@ class _TfProbe:
         self.config = copy.deepcopy(qconfig.load(config))
         entries = self.config["layer_strategy"]
         self.op_types = {name: entry.get("op_type") for name, entry in entries.items()
-                         if not name.startswith("//") and entry["quant_strategy"] != qconfig.FLOAT}
+                         if not rules.is_comment(name) and entry["quant_strategy"] != qconfig.FLOAT}
         if not self.op_types:
             msg = "the config quantizes no layer: set the candidate layers to 'Quant_INT8-8'"
             raise ConfigError(msg)

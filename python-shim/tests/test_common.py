@@ -202,3 +202,46 @@ def test_temporary_names_carry_the_owner(tmp_path):
     fd, tmp = paths.temp_file(str(tmp_path))
     os.close(fd)
     assert os.path.basename(tmp).startswith(f".qb-{paths.owner_tag()}-")
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda c: c.update({"quant_strategy_for op 'Conv2D'": "Quant_INT8-8"}),
+     "\"quant_strategy_for op 'Conv2D'\" is 'Quant_INT8-8'; expected a list of strategy names such as ['Quant_INT8-8']"),
+    (lambda c: c.update(input_shape=5),            # a TensorFlow config too: the rule has no framework
+     "input_shape 5 is malformed; expected 'name:d1,d2,...' with inputs separated by ';'"),
+    (lambda c: c.update(quantbridge={"reduce_range": 0.5, "calibration": {"method": "kl"}}),
+     "'quantbridge.reduce_range' is 0.5; expected true or false"),
+    (lambda c: c["layer_strategy"].update({"extra/Conv2D": {"op_type": "Conv2D", "quant_strategy": "float"}})
+     or c.update(quantbridge={"calibration": {"bins": 3}}),
+     "'quantbridge.calibration.bins' is 3; expected an integer >= 16"),
+])
+def test_plain_python_applies_the_structural_rules_before_the_model_fit(mutate, message):
+    # the same rules file the Java library applies (config_rules.json): same verdicts, same order
+    cfg = config.build_template(list(LAYERS.items()), SUPPORTED)
+    mutate(cfg)
+    with pytest.raises(ConfigError) as info:
+        config.validate(config.load(cfg), LAYERS, SUPPORTED)
+    assert str(info.value) == message
+
+
+def test_read_rules_refuse_a_non_string_strategy():
+    cfg = config.build_template(list(LAYERS.items()), SUPPORTED)
+    cfg["layer_strategy"]["fc/MatMul"]["quant_strategy"] = 8
+    with pytest.raises(ConfigError) as info:
+        config.load(cfg)
+    assert str(info.value) == ("config: layer_strategy['fc/MatMul'].quant_strategy is 8 (int); expected a string "
+                               "such as 'float' or 'Quant_INT8-8'")
+
+
+def test_validate_gives_every_model_layer_in_model_order_omitted_ones_at_float():
+    cfg = config.load({"layer_strategy": {"fc/MatMul": {"quant_strategy": "Quant_INT8-8"}, "//x": 1}})
+    result = config.validate(cfg, LAYERS, SUPPORTED)
+    assert list(result.items()) == [("conv1/Conv2D", "float"), ("fc/MatMul", "Quant_INT8-8")]
+
+
+def test_model_fit_messages():
+    cfg = config.build_template(list(LAYERS.items()), SUPPORTED)
+    cfg["layer_strategy"]["fc/MatMul"]["op_type"] = "Conv2D"
+    with pytest.raises(ConfigError) as info:
+        config.validate(config.load(cfg), LAYERS, SUPPORTED)
+    assert str(info.value) == "layer 'fc/MatMul': op_type is 'Conv2D' in the config but 'MatMul' in the model"

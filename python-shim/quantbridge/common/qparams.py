@@ -10,18 +10,18 @@ Conventions (the same as ONNX QuantizeLinear/DequantizeLinear):
 import numpy as np
 
 __all__ = ["ACT_QMIN", "ACT_QMAX", "W_QMIN", "W_QMAX", "activation_qparams", "weight_qparams",
-           "fake_quant", "HistogramObserver", "rebin", "merge_histograms", "choose_range", "sqnr_db"]
+           "fake_quant", "HistogramObserver", "rebin", "merge_histograms", "choose_range", "sqnr_db", "Sqnr", "SCALE_FLOOR"]
 
 ACT_QMIN, ACT_QMAX = 0, 255
 W_QMIN, W_QMAX = -127, 127
-_EPS = np.float32(1e-8)
+SCALE_FLOOR = np.float32(1e-8)   # the one floor under every scale (PyTorch, TensorFlow, Java's QParamMath.EPS)
 
 
 def activation_qparams(lo, hi, qmin=ACT_QMIN, qmax=ACT_QMAX):
     """Asymmetric (scale, zero_point) covering [lo, hi] (widened to contain 0)."""
     lo = min(float(lo), 0.0)
     hi = max(float(hi), 0.0)
-    scale = max((hi - lo) / float(qmax - qmin), float(_EPS))
+    scale = max((hi - lo) / float(qmax - qmin), float(SCALE_FLOOR))
     zero_point = int(np.clip(np.round(qmin - lo / scale), qmin, qmax))
     return float(np.float32(scale)), zero_point
 
@@ -29,7 +29,7 @@ def activation_qparams(lo, hi, qmin=ACT_QMIN, qmax=ACT_QMAX):
 def weight_qparams(absmax, qmax=W_QMAX):
     """Symmetric per-channel scales from per-channel max |w| (array-like)."""
     absmax = np.asarray(absmax, dtype=np.float32)
-    return np.maximum(absmax / np.float32(qmax), _EPS).astype(np.float32)
+    return np.maximum(absmax / np.float32(qmax), SCALE_FLOOR).astype(np.float32)
 
 
 def fake_quant(x, scale, zero_point, qmin, qmax, axis=None):
@@ -46,15 +46,35 @@ def fake_quant(x, scale, zero_point, qmin, qmax, axis=None):
     return ((q - zero_point) * scale).astype(np.float32)
 
 
+class Sqnr:
+    """Signal-to-quantization-noise ratio over several batches: running sums of ``ref^2`` and
+    ``(ref - q)^2`` in float64; ``db()`` is ``10 log10(signal / noise)``, inf when they are equal."""
+
+    def __init__(self):
+        self.signal = 0.0
+        self.noise = 0.0
+        self.seen = False
+
+    def add(self, reference, quantized):
+        reference = np.asarray(reference, dtype=np.float64)
+        diff = reference - np.asarray(quantized, dtype=np.float64)
+        self.signal += float(np.sum(reference * reference))
+        self.noise += float(np.sum(diff * diff))
+        self.seen = True
+        return self
+
+    def db(self):
+        """The ratio in dB, or None before the first ``add``."""
+        if not self.seen:
+            return None
+        if self.noise == 0.0:
+            return float("inf")
+        return float(10.0 * np.log10(max(self.signal, 1e-30) / self.noise))
+
+
 def sqnr_db(reference, quantized):
-    """Signal-to-quantization-noise ratio in dB (inf when identical)."""
-    reference = np.asarray(reference, dtype=np.float64)
-    noise = reference - np.asarray(quantized, dtype=np.float64)
-    n = float(np.sum(noise * noise))
-    s = float(np.sum(reference * reference))
-    if n == 0.0:
-        return float("inf")
-    return 10.0 * np.log10(max(s, 1e-30) / n)
+    """Signal-to-quantization-noise ratio in dB of one pair (inf when identical)."""
+    return Sqnr().add(reference, quantized).db()
 
 
 class HistogramObserver:

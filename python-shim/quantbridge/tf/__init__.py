@@ -73,12 +73,20 @@ from quantbridge.tf._rewrite import (EMA_DECAY, float_saver, init_quant_variable
 __all__ = ["SUPPORTED", "EMA_DECAY", "generate_config_file", "optimize_model", "set_calibrate_state",
            "generate_final_model", "float_saver", "init_quant_variables", "quant_variables", "list_layers",
            "build_config", "quant_params", "run_frozen", "range_variable_names", "calibration_stats",
-           "merge_calibration", "export_pb"]
+           "merge_calibration", "export_pb", "check_config"]
 
 
 def list_layers(graph_or_sess=None):
     """``[[name, op_type], ...]`` of every quantizable op (Conv2D, MatMul, DepthwiseConv2dNative)."""
     return [[name, op_type] for name, op_type in find_layers(graph_of(graph_or_sess)).items()]
+
+
+def check_config(sess_or_graph, config, checked=False):
+    """``{layer: strategy}`` in graph order when ``config`` (path or dict) fits the graph; raises
+    ConfigError otherwise and changes nothing. ``checked``: the dict already passed the structural
+    rules (Java ran them), only the fit to the graph is checked."""
+    cfg = config if checked else _config.load(config)
+    return _config.validate(cfg, find_layers(graph_of(sess_or_graph)), SUPPORTED, checked=checked)
 
 
 def build_config(sess=None):

@@ -158,7 +158,7 @@ def _quantize_weight(weight, op_type, reduce_axes, channel_axis, factor):
     if factor is not None:
         factor = factor.reshape(-1).astype(np.float32)
         q = q * np.sign(factor)
-        scale = np.maximum(np.abs(scale.astype(np.float64) * factor), qparams._EPS).astype(np.float32)  # noqa: SLF001
+        scale = np.maximum(np.abs(scale.astype(np.float64) * factor), qparams.SCALE_FLOOR).astype(np.float32)
     wq = (q * scale).astype(np.float32)
     if op_type == "DepthwiseConv2dNative":
         wq = wq.reshape(weight.shape)

@@ -2,12 +2,12 @@
 
 import tensorflow as tf
 
-from quantbridge.common import config
+from quantbridge.common import rules
 from quantbridge.errors import ModelError
 
 __all__ = ["SUPPORTED", "graph_of", "find_layers", "layer_ops", "trace_weight", "weight_layout"]
 
-SUPPORTED = {"Conv2D": [config.INT8], "MatMul": [config.INT8], "DepthwiseConv2dNative": [config.INT8]}
+SUPPORTED = {op: rules.quantized(op) for op in ("Conv2D", "MatMul", "DepthwiseConv2dNative")}  # config_rules.json
 SCOPE = "quantbridge"
 VARIABLE_OPS = ("VariableV2", "Variable")
 

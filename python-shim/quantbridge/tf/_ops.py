@@ -23,7 +23,7 @@ from quantbridge.common import qparams
 
 __all__ = ["weight_fake_quant", "activation_qparams", "activation_fake_quant", "EPS"]
 
-EPS = np.float32(1e-8)  # the same floor as qparams._EPS
+EPS = qparams.SCALE_FLOOR
 
 
 def _div(x, constant):

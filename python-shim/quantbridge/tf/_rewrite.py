@@ -142,21 +142,22 @@ def _refusals(layers):
     return problems
 
 
-def optimize_model(sess, config_file, is_train_flag, quant_flag):
+def optimize_model(sess, config_file, is_train_flag, quant_flag, *, checked=False):
     """Rewrite ``sess.graph`` in place so that ``quant_flag > 0`` runs the quantized model.
 
     Call it after building the float graph and before restoring weights; restore the float
     checkpoint with ``float_saver(sess)`` (a plain Saver also asks for the new range variables).
     The new variables are initialised here. Raises ConfigError / ModelError before changing
-    anything when the config or the graph does not fit.
+    anything when the config or the graph does not fit. ``checked``: ``config_file`` is a dict
+    that already passed the structural rules (Java ran them); only the graph fit is checked then.
     """
     graph = graph_of(sess)
     if graph in _registry:
         msg = "optimize_model was already applied to this graph; rebuild the float graph to start again"
         raise ModelError(msg)
-    cfg = config.load(config_file)
+    cfg = config_file if checked else config.load(config_file)
     ops = layer_ops(graph)
-    strategies = config.validate(cfg, {name: op.type for name, op in ops.items()}, SUPPORTED)
+    strategies = config.validate(cfg, {name: op.type for name, op in ops.items()}, SUPPORTED, checked=checked)
     calibration = config.extra_settings(cfg)["calibration"]
     quant_flag = _check_flag(quant_flag, tf.int32, "quant_flag", graph)
     is_train_flag = _check_flag(is_train_flag, tf.bool, "is_train_flag", graph)

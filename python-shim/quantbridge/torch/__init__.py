@@ -233,7 +233,8 @@ def quant_params(quant_model):
     return out
 
 
-def export_onnx(model, config, quant_state_or_pth, output_dir, name="model", overwrite=False, trust_pickle=False):
+def export_onnx(model, config, quant_state_or_pth, output_dir, name="model", overwrite=False, trust_pickle=False,
+                checked=False):
     """Export the float ONNX model (weights on their int8 grid, BatchNorm folded); no parameter file.
 
     ``model`` is a freshly built float model; ``config`` a path or dict; ``quant_state_or_pth``
@@ -242,9 +243,10 @@ def export_onnx(model, config, quant_state_or_pth, output_dir, name="model", ove
     "outputs": [...], "input_shape": ...}`` where ``layers`` are parameter-file layer entries.
     Raises ConfigError, ModelError, PathError or CheckpointError before writing anything. A ``.pth``
     is read with a restricted unpickler (tensors and plain containers only) unless ``trust_pickle``.
+    ``checked``: ``config`` is a dict that already passed the structural rules (Java ran them).
     """
     return _export.export(model, config, quant_state_or_pth, output_dir, name, overwrite, with_params=False,
-                          trust_pickle=trust_pickle)
+                          trust_pickle=trust_pickle, checked=checked)
 
 
 def generate_final_model(model, config_file, pth_file="quant.pth", output_dir="./", name="model", overwrite=False,

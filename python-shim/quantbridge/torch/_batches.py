@@ -1,14 +1,52 @@
-"""PyTorch model inputs from the user's batches, checked (see :mod:`quantbridge.common.batches`),
-and forward passes whose failures on a misshapen batch name the batch."""
+"""PyTorch model inputs from the user's batches, checked (numpy arrays and torch tensors: ``None``,
+empty batches, object or string arrays and NaN/Inf are refused with one DataError line naming the
+batch and the data function), and forward passes whose failures on a misshapen batch name the batch."""
 
 import numpy as np
 import torch
 
 from quantbridge.common import batches as qbatches
 from quantbridge.common import config as qconfig
+from quantbridge.common import finite
 from quantbridge.errors import DataError
 
 __all__ = ["model_input", "forward"]
+
+
+def _first_input(batch, index, source):
+    """The model input of ``batch`` (the batch itself, or the first item of an (inputs, targets) pair)."""
+    where = f"batch {index} from {source}"
+    if isinstance(batch, (tuple, list)):
+        if not batch:
+            msg = f"{where} is an empty {type(batch).__name__}; expected a tensor, an array or (inputs, targets)"
+            raise DataError(msg)
+        batch = batch[0]
+    if batch is None:
+        msg = f"{where} is None; expected a tensor, a numpy array or an (inputs, targets) pair"
+        raise DataError(msg)
+    return batch
+
+
+def _check_input(x, index, source):
+    """Raise DataError if ``x`` (an array or tensor) is not numeric, is empty, or holds NaN/Inf."""
+    where = f"batch {index} from {source}"
+    dtype = getattr(x, "dtype", None)
+    if dtype is None or not hasattr(x, "shape"):
+        msg = f"{where} is a {type(x).__module__}.{type(x).__qualname__}; expected a tensor or a numpy array"
+        raise DataError(msg)
+    kind = getattr(dtype, "kind", None)
+    if kind is not None and kind not in "biuf":
+        msg = f"{where} ({qbatches.describe(x)}) is not numeric; expected a float array"
+        raise DataError(msg)
+    size = x.numel() if hasattr(x, "numel") else x.size
+    if size == 0:
+        msg = (f"{where} is empty ({qbatches.describe(x)}); expected at least one sample (is the batch size 0, "
+               f"or the dataset empty?)")
+        raise DataError(msg)
+    counts = finite.non_finite(x)
+    if counts is not None:
+        msg = f"{where} ({qbatches.describe(x)}) has {finite.describe(counts)}; expected finite inputs"
+        raise DataError(msg)
 
 
 def _param_dtype(model):
@@ -21,15 +59,15 @@ def model_input(batch, index, source, model, device):
     Raises DataError for None, empty, non-numeric or non-finite batches, and for a float dtype
     other than the model's (float16 batches for a float32 model, say).
     """
-    x = qbatches.first_input(batch, index, source)
+    x = _first_input(batch, index, source)
     if isinstance(x, np.ndarray):
-        qbatches.check_input(x, index, source)
+        _check_input(x, index, source)
         x = torch.as_tensor(np.asarray(x, dtype=np.float32))
     if not torch.is_tensor(x):
         msg = (f"batch {index} from {source} is a {type(x).__module__}.{type(x).__qualname__}; expected a tensor, "
                f"a numpy array or an (inputs, targets) pair")
         raise DataError(msg)
-    qbatches.check_input(x, index, source)
+    _check_input(x, index, source)
     want = _param_dtype(model)
     if x.is_floating_point() and x.dtype != want:
         msg = (f"batch {index} from {source} is {str(x.dtype).replace('torch.', '')} ({qbatches.describe(x)}); "

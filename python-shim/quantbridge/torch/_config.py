@@ -88,25 +88,24 @@ def check_input_shape(model, input_shape):
             module.training = training
 
 
-def resolve(model, config):
+def resolve(model, config, checked=False):
     """Validate ``config`` (path or dict) against ``model`` without changing anything.
 
     Returns the resolved, seed-shaped config: every layer of the model with its strategy,
     ``input_shape`` as given (if any), and the ``quantbridge`` section with its defaults.
+    ``checked``: ``config`` is a dict that already passed the structural rules (Java ran them);
+    only what depends on the model is checked then.
     """
     check_model(model)
-    cfg = qconfig.load(config)
+    cfg = config if checked else qconfig.load(config)
     found = _layers.find_layers(model)
     known = {name: _layers.op_type(_layers.float_class(module)) for name, (_, module) in found.items()}
-    strategies = qconfig.validate(cfg, known, _layers.SUPPORTED)
-    input_shape = cfg.get("input_shape")
-    if input_shape is not None:
-        qconfig.parse_input_shape(input_shape)
+    strategies = qconfig.validate(cfg, known, _layers.SUPPORTED, checked=checked)
     extra = qconfig.extra_settings(cfg)
     for name, strategy in strategies.items():
         if strategy != qconfig.FLOAT:
             _layers.check_quantizable(name, found[name][1])
-    resolved = qconfig.build_template(list(known.items()), _layers.SUPPORTED, input_shape)
+    resolved = qconfig.build_template(list(known.items()), _layers.SUPPORTED, cfg.get("input_shape"))
     for name, strategy in strategies.items():
         resolved["layer_strategy"][name]["quant_strategy"] = strategy
     resolved[qconfig.EXTRA_KEY] = copy.deepcopy(extra)

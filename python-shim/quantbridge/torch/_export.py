@@ -462,7 +462,7 @@ def _point_entries(points, tensors, entries):
 
 
 def export(model, config, state_source, output_dir="./", name="model", overwrite=False, with_params=False,
-           trust_pickle=False):
+           trust_pickle=False, checked=False):
     """The shared work of ``export_onnx`` and ``generate_final_model``; see their docstrings."""
     import onnx
 
@@ -472,7 +472,7 @@ def export(model, config, state_source, output_dir="./", name="model", overwrite
     paths = output_paths(output_dir, name, suffixes)
     if not overwrite:
         no_overwrite(paths, "generate_final_model" if with_params else "export_onnx")
-    resolved = _config.resolve(model, config)
+    resolved = _config.resolve(model, config, checked=checked)
     input_shape = resolved.get("input_shape")
     if input_shape is None:
         msg = "the config has no 'input_shape' (e.g. \"x:1,3,224,224\"); the ONNX export needs the deployed shape"

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from quantbridge.common.config import INT8
+from quantbridge.common import rules
 from quantbridge.errors import ModelError
 from quantbridge.torch._modules import ActivationFakeQuantize, WeightFakeQuantize
 
@@ -21,7 +21,7 @@ __all__ = ["KINDS", "SUPPORTED", "op_type", "layer_name", "find_layers", "check_
 # float class -> op kind used in the layer name, and the weight's output-channel axis.
 KINDS = {nn.Conv2d: "Conv2D", nn.Conv1d: "Conv1D", nn.ConvTranspose2d: "Conv2DTranspose", nn.Linear: "MatMul"}
 _CH_AXIS = {nn.Conv2d: 0, nn.Conv1d: 0, nn.ConvTranspose2d: 1, nn.Linear: 0}
-SUPPORTED = {str(cls): [INT8] for cls in KINDS}
+SUPPORTED = {str(cls): rules.quantized(str(cls)) for cls in KINDS}   # the table is config_rules.json
 
 
 def op_type(cls):

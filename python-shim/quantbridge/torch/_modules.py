@@ -11,7 +11,6 @@ import contextlib
 import math
 import weakref
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -21,7 +20,7 @@ from quantbridge.torch import _distributed
 __all__ = ["ActivationFakeQuantize", "WeightFakeQuantize", "fake_quant_per_tensor", "fake_quant_per_channel",
            "cached_weights"]
 
-_EPS = float(np.finfo(np.float32).eps)   # the floor under learned activation scales
+_EPS = float(qparams.SCALE_FLOOR)   # the floor under learned activation scales, as under every scale
 _W_SCALE_MIN = float(qparams.weight_qparams(0.0))   # the floor common.qparams puts under weight scales
 
 
@@ -242,7 +241,7 @@ class ActivationFakeQuantize(nn.Module):
         self.enable_fake_quant()
 
     def effective_scale(self):
-        """The scale the forward pass uses: ``scale`` floored at float32 eps (a last optimizer step
+        """The scale the forward pass uses: ``scale`` floored at ``qparams.SCALE_FLOOR`` (a last optimizer step
         may leave the learned scale at or below 0; the training forward clamps it before use)."""
         return max(float(self.scale), _EPS)
 

@@ -168,13 +168,13 @@ public final class SensitivityCommand implements Callable<Integer> {
             throws QuantBridgeException {
         TorchQuantizer q = Quantizers.torch(rt, projectSpec);
         try (PyHandle floatModel = q.newFloatModel()) {
-            start.validateAgainst(q.layers(floatModel));
+            TorchQuantizer.Resolved fit = q.resolve(floatModel, start);
             if (floatWeights != null) {
                 rt.call("quantbridge._cli_support:load_float_weights", List.of(floatModel, floatWeights.toString()),
                         Map.of("trust_pickle", projectSpec.trustPickle()), null);
             }
             rt.call("quantbridge._cli_support:check_float_model", floatModel, projectSpec.model());
-            try (QuantModel qm = q.optimize(floatModel, start)) {
+            try (QuantModel qm = q.optimize(floatModel, fit)) {
                 try (PyHandle calibration = (PyHandle) rt.call("quantbridge._cli_support:limited_batches", List.of(),
                         Map.of("target", data, "kwargs", dataKwargs, "limit", batches), progress)) {
                     qm.calibrate(calibration, batches, progress);

@@ -1,7 +1,11 @@
 package io.quantbridge.config;
 
 import io.quantbridge.json.PythonRepr;
+import com.fasterxml.jackson.databind.JsonNode;
+
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
@@ -13,15 +17,15 @@ import java.util.stream.Collectors;
 
 /**
  * The vendor's {@code input_shape} string, {@code "x:1,3,224,224;y:1,10"}: the deployed model's
- * inputs with their dimensions. Parsing follows the shim's {@code parse_input_shape} (same rules,
- * same messages).
+ * inputs with their dimensions. The pattern and the messages are the {@code input_shape} entry of
+ * the shim's {@code config_rules.json}, which the shim's {@code parse_input_shape} reads too.
  *
  * @param inputs the named inputs in order (at least one, names unique)
  */
 public record InputShape(List<Input> inputs) {
-    private static final Pattern PART = Pattern.compile(
-            "^\\s*([A-Za-z_][A-Za-z0-9_.]*)\\s*:\\s*(\\d+(?:\\s*,\\s*\\d+)*)\\s*$",
-            Pattern.UNICODE_CHARACTER_CLASS);
+    /** The format's pattern and messages: {@code input_shape} of {@code config_rules.json}, shared with the shim. */
+    private static final JsonNode RULES = ConfigRules.get("input_shape");
+    private static final Pattern PART = Pattern.compile(RULES.get("part").textValue(), Pattern.UNICODE_CHARACTER_CLASS);
     private static final Pattern EDGE_SPACE = Pattern.compile("^\\s+|\\s+$", Pattern.UNICODE_CHARACTER_CLASS);
 
     /**
@@ -86,41 +90,43 @@ public record InputShape(List<Input> inputs) {
      */
     public static InputShape parse(String text) throws ConfigException {
         if (text == null || strip(text).isEmpty()) {
-            throw new ConfigException("input_shape " + PythonRepr.of(text)
-                    + " is malformed; expected 'name:d1,d2,...' with inputs separated by ';'");
+            throw error("blank", "value", PythonRepr.of(text));
         }
         String body = stripSemicolons(strip(text));
         List<Input> out = new ArrayList<>();
         for (String part : body.split(";", -1)) {
             Matcher m = PART.matcher(part);
             if (!m.matches()) {
-                throw new ConfigException("input_shape part " + PythonRepr.of(part) + " of " + PythonRepr.of(text)
-                        + " is malformed; expected 'name:d1,d2,...' (positive integers, e.g. 'x:1,3,224,224')");
+                throw error("part_malformed", "part", PythonRepr.of(part), "value", PythonRepr.of(text));
             }
             List<Long> dims = new ArrayList<>();
             for (String d : m.group(2).split(",")) {
-                long value;
                 try {
-                    value = Long.parseLong(strip(d));
+                    dims.add(Long.parseLong(strip(d)));
                 } catch (NumberFormatException e) {
-                    throw new ConfigException("input_shape part " + PythonRepr.of(part) + ": dimension "
-                            + PythonRepr.of(strip(d)) + " is too large; expected a positive integer", e);
+                    throw error("too_large", "part", PythonRepr.of(part), "dim", PythonRepr.of(strip(d)));
                 }
-                dims.add(value);
             }
             if (dims.stream().anyMatch(d -> d <= 0)) {
-                throw new ConfigException("input_shape part " + PythonRepr.of(part)
-                        + ": every dimension must be a positive integer");
+                throw error("not_positive", "part", PythonRepr.of(part));
             }
             out.add(new Input(m.group(1), dims));
         }
         Set<String> names = new HashSet<>();
         for (Input in : out) {
             if (!names.add(in.name())) {
-                throw new ConfigException("input_shape " + PythonRepr.of(text) + " names an input twice");
+                throw error("twice", "value", PythonRepr.of(text));
             }
         }
         return new InputShape(out);
+    }
+
+    private static ConfigException error(String rule, String... fields) {
+        Map<String, String> f = new HashMap<>();
+        for (int i = 0; i < fields.length; i += 2) {
+            f.put(fields[i], fields[i + 1]);
+        }
+        return new ConfigException(ConfigRules.message(RULES.get(rule).textValue(), f));
     }
 
     /** The input called {@code name}, if present. */

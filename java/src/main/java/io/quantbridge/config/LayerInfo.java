@@ -3,8 +3,8 @@ package io.quantbridge.config;
 import java.util.Objects;
 
 /**
- * A quantizable layer as the model has it (reported by the shim), the reference a config is
- * validated against.
+ * A quantizable layer as the model has it (reported by the shim; the shim also checks a config's
+ * fit to these layers).
  *
  * @param name the layer name as the config uses it
  * @param opType the layer's op type

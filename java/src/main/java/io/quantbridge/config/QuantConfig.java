@@ -32,13 +32,14 @@ import java.util.function.Predicate;
  * not know, so that reading a file and writing it back keeps everything: {@link #toJson()} writes
  * the vendor's layout ({@link Json#write}, UTF-8 text as it is).
  *
- * <p>Reading checks the structure the shim's {@code config.load} checks; {@link #validate()}
- * and {@link #validateAgainst(List)} add everything else before Python sees the file. Instances
- * are mutable and not thread-safe.
+ * <p>Reading applies the {@code read} rules of the shim's {@code config_rules.json} (what the
+ * shim's {@code config.load} applies); {@link #validate()} its {@code validate} rules. Whether the
+ * config fits a model is the shim's to say. Instances are mutable and not thread-safe.
  */
 public final class QuantConfig {
     private final ObjectNode root;
     private final String source;
+    private boolean validated;
 
     private QuantConfig(ObjectNode root, String source) {
         this.root = root;
@@ -74,6 +75,11 @@ public final class QuantConfig {
         return parse(json, "config", "config");
     }
 
+    private static ObjectNode read(JsonNode root, String where) throws ConfigException {
+        ConfigRules.check(root, "read", where);
+        return (ObjectNode) root;
+    }
+
     private static QuantConfig parse(String json, String what, String where) throws ConfigException {
         Objects.requireNonNull(json, "json");
         JsonNode root;
@@ -84,7 +90,7 @@ public final class QuantConfig {
             throw new ConfigException(what + " is not valid JSON: " + e.getOriginalMessage()
                     + (loc == null ? "" : " at line " + loc.getLineNr() + ", column " + loc.getColumnNr()), e);
         }
-        return new QuantConfig(ConfigChecks.checkStructure(root, where), where);
+        return new QuantConfig(read(root, where), where);
     }
 
     /**
@@ -101,7 +107,7 @@ public final class QuantConfig {
         } catch (IllegalArgumentException e) {
             throw new ConfigException(e.getMessage(), e);
         }
-        return new QuantConfig(ConfigChecks.checkStructure(root, "config"), "config");
+        return new QuantConfig(read(root, "config"), "config");
     }
 
     /**
@@ -123,17 +129,17 @@ public final class QuantConfig {
             Strategies.quantized(op).forEach(hints::add);
         }
         if (inputShape != null) {
-            root.put(ConfigChecks.INPUT_SHAPE, inputShape.format());
+            root.put(ConfigRules.INPUT_SHAPE, inputShape.format());
         }
-        ObjectNode entries = root.putObject(ConfigChecks.LAYER_STRATEGY);
+        ObjectNode entries = root.putObject(ConfigRules.LAYER_STRATEGY);
         for (LayerInfo l : layers) {
             if (entries.has(l.name())) {
                 throw new IllegalArgumentException("layer " + PythonRepr.of(l.name())
                         + " appears twice in the layer list; expected unique names");
             }
             ObjectNode e = entries.putObject(l.name());
-            e.put(ConfigChecks.OP_TYPE, l.opType());
-            e.put(ConfigChecks.QUANT_STRATEGY, Strategies.FLOAT);
+            e.put(ConfigRules.OP_TYPE, l.opType());
+            e.put(ConfigRules.QUANT_STRATEGY, Strategies.FLOAT);
         }
         return new QuantConfig(root, "config");
     }
@@ -191,7 +197,7 @@ public final class QuantConfig {
         List<LayerEntry> out = new ArrayList<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = entries().fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
-            if (!ConfigChecks.isComment(e.getKey())) {
+            if (!ConfigRules.isComment(e.getKey())) {
                 out.add(toEntry(e.getKey(), e.getValue()));
             }
         }
@@ -200,7 +206,7 @@ public final class QuantConfig {
 
     /** The entry of layer {@code name}, if the config has one. */
     public Optional<LayerEntry> layer(String name) {
-        JsonNode e = name == null || ConfigChecks.isComment(name) ? null : entries().get(name);
+        JsonNode e = name == null || ConfigRules.isComment(name) ? null : entries().get(name);
         return e == null ? Optional.empty() : Optional.of(toEntry(name, e));
     }
 
@@ -211,12 +217,13 @@ public final class QuantConfig {
      *     for the layer's op type
      */
     public void setStrategy(String layer, String strategy) throws ConfigException {
+        validated = false;
         Objects.requireNonNull(strategy, "strategy");
         LayerEntry entry = layer(layer).orElseThrow(() -> new ConfigException("layer " + PythonRepr.of(layer)
                 + " is not in " + source + "'s layer_strategy (layers cannot be added); it has " + layers().size()
                 + " layers, e.g. " + PythonRepr.of(layers().stream().limit(8).map(LayerEntry::name).toList())));
         checkSupported(entry, strategy);
-        ((ObjectNode) entries().get(layer)).put(ConfigChecks.QUANT_STRATEGY, strategy);
+        ((ObjectNode) entries().get(layer)).put(ConfigRules.QUANT_STRATEGY, strategy);
     }
 
     /**
@@ -225,11 +232,12 @@ public final class QuantConfig {
      * @return the number of layers set
      */
     public int quantizeAll(String strategy) {
+        validated = false;
         Objects.requireNonNull(strategy, "strategy");
         int n = 0;
         for (LayerEntry e : layers()) {
             if (e.opType() != null && Strategies.isSupported(e.opType(), strategy)) {
-                ((ObjectNode) entries().get(e.name())).put(ConfigChecks.QUANT_STRATEGY, strategy);
+                ((ObjectNode) entries().get(e.name())).put(ConfigRules.QUANT_STRATEGY, strategy);
                 n++;
             }
         }
@@ -244,6 +252,7 @@ public final class QuantConfig {
      *     (then no layer is changed)
      */
     public int quantizeMatching(Predicate<LayerEntry> filter, String strategy) throws ConfigException {
+        validated = false;
         Objects.requireNonNull(filter, "filter");
         Objects.requireNonNull(strategy, "strategy");
         List<LayerEntry> chosen = layers().stream().filter(filter).toList();
@@ -251,7 +260,7 @@ public final class QuantConfig {
             checkSupported(e, strategy);
         }
         for (LayerEntry e : chosen) {
-            ((ObjectNode) entries().get(e.name())).put(ConfigChecks.QUANT_STRATEGY, strategy);
+            ((ObjectNode) entries().get(e.name())).put(ConfigRules.QUANT_STRATEGY, strategy);
         }
         return chosen.size();
     }
@@ -262,30 +271,28 @@ public final class QuantConfig {
      * @throws ConfigException if it is present but malformed
      */
     public Optional<InputShape> inputShape() throws ConfigException {
-        JsonNode shape = root.get(ConfigChecks.INPUT_SHAPE);
+        JsonNode shape = root.get(ConfigRules.INPUT_SHAPE);
         if (shape == null) {
             return Optional.empty();
         }
-        if (!shape.isTextual()) {
-            throw new ConfigException("input_shape " + PythonRepr.of(shape)
-                    + " is malformed; expected 'name:d1,d2,...' with inputs separated by ';'");
-        }
+        ConfigRules.checkMember(root, "validate", ConfigRules.INPUT_SHAPE);
         return Optional.of(InputShape.parse(shape.textValue()));
     }
 
     /** Sets {@code input_shape} (in place, or inserted before {@code layer_strategy}); null removes it. */
     public void setInputShape(InputShape shape) {
+        validated = false;
         if (shape == null) {
-            root.remove(ConfigChecks.INPUT_SHAPE);
-        } else if (root.has(ConfigChecks.INPUT_SHAPE)) {
-            root.put(ConfigChecks.INPUT_SHAPE, shape.format());
+            root.remove(ConfigRules.INPUT_SHAPE);
+        } else if (root.has(ConfigRules.INPUT_SHAPE)) {
+            root.put(ConfigRules.INPUT_SHAPE, shape.format());
         } else {
             Map<String, JsonNode> copy = new LinkedHashMap<>();
             root.fields().forEachRemaining(e -> copy.put(e.getKey(), e.getValue()));
             root.removeAll();
             for (Map.Entry<String, JsonNode> e : copy.entrySet()) {
-                if (e.getKey().equals(ConfigChecks.LAYER_STRATEGY)) {
-                    root.put(ConfigChecks.INPUT_SHAPE, shape.format());
+                if (e.getKey().equals(ConfigRules.LAYER_STRATEGY)) {
+                    root.put(ConfigRules.INPUT_SHAPE, shape.format());
                 }
                 root.set(e.getKey(), e.getValue());
             }
@@ -318,7 +325,16 @@ public final class QuantConfig {
      *     outside (50, 100], bins below 16)
      */
     public Calibration calibration() throws ConfigException {
-        return ConfigChecks.calibration(root);
+        ConfigRules.checkMember(root, "validate", ConfigRules.EXTRA_KEY);
+        JsonNode extra = root.get(ConfigRules.EXTRA_KEY);
+        JsonNode given = extra == null || ConfigRules.isFalsy(extra) ? null : extra.get(ConfigRules.CALIBRATION);
+        if (given == null || ConfigRules.isFalsy(given)) {
+            return Calibration.DEFAULT;
+        }
+        Calibration d = Calibration.DEFAULT;
+        return new Calibration(given.has("method") ? given.get("method").textValue() : d.method(),
+                given.has("percentile") ? given.get("percentile").doubleValue() : d.percentile(),
+                given.has("bins") ? given.get("bins").intValue() : d.bins());
     }
 
     /**
@@ -326,11 +342,12 @@ public final class QuantConfig {
      * absent; other keys there, such as {@code //} comments, are kept).
      */
     public void setCalibration(Calibration calibration) {
+        validated = false;
         Objects.requireNonNull(calibration, "calibration");
-        JsonNode extra = root.get(ConfigChecks.EXTRA_KEY);
-        ObjectNode ex = extra instanceof ObjectNode o ? o : root.putObject(ConfigChecks.EXTRA_KEY);
-        JsonNode cal = ex.get(ConfigChecks.CALIBRATION);
-        ObjectNode c = cal instanceof ObjectNode o ? o : ex.putObject(ConfigChecks.CALIBRATION);
+        JsonNode extra = root.get(ConfigRules.EXTRA_KEY);
+        ObjectNode ex = extra instanceof ObjectNode o ? o : root.putObject(ConfigRules.EXTRA_KEY);
+        JsonNode cal = ex.get(ConfigRules.CALIBRATION);
+        ObjectNode c = cal instanceof ObjectNode o ? o : ex.putObject(ConfigRules.CALIBRATION);
         c.put("method", calibration.method());
         c.put("percentile", calibration.percentile());
         c.put("bins", calibration.bins());
@@ -341,9 +358,10 @@ public final class QuantConfig {
      * with ReLU absorbed, residual adds) that let ONNX Runtime run the INT8 ONNX in integer kernels.
      */
     public void setIntegerKernels(boolean on) {
-        JsonNode extra = root.get(ConfigChecks.EXTRA_KEY);
-        ObjectNode ex = extra instanceof ObjectNode o ? o : root.putObject(ConfigChecks.EXTRA_KEY);
-        ex.put(ConfigChecks.INTEGER_KERNELS, on);
+        validated = false;
+        JsonNode extra = root.get(ConfigRules.EXTRA_KEY);
+        ObjectNode ex = extra instanceof ObjectNode o ? o : root.putObject(ConfigRules.EXTRA_KEY);
+        ex.put(ConfigRules.INTEGER_KERNELS, on);
     }
 
     /**
@@ -356,44 +374,34 @@ public final class QuantConfig {
     }
 
     /**
-     * Checks everything that can be checked without the model: strategies against each entry's
-     * op type, hint keys, {@code input_shape} syntax and the {@code quantbridge} section.
+     * Checks everything that can be checked without the model (the {@code validate} rules of the
+     * shim's {@code config_rules.json}): strategies against each entry's op type, hint keys,
+     * {@code input_shape} syntax and the {@code quantbridge} section. Whether the config fits a
+     * model is the shim's to check (the quantizers ask it once per run). A config that passed and
+     * has not changed since is not checked again.
      *
      * @throws ConfigException naming the first problem found (layer or key, expected, found)
      */
     public void validate() throws ConfigException {
-        ConfigChecks.checkStrategies(layers());
-        ConfigChecks.checkHintsAndShape(root);
-        calibration();
+        if (!validated) {
+            ConfigRules.check(root, "validate", source);
+            validated = true;
+        }
     }
 
-    /**
-     * Checks the config against the model's quantizable layers, in the shim's order: no layer
-     * the model lacks, matching op types, supported strategies; then {@link #validate()}'s other
-     * checks.
-     *
-     * @param modelLayers the model's layers (name and op type), in model order
-     * @return layer name to strategy for every model layer, in model order (layers the config
-     *     omits are {@code "float"})
-     * @throws ConfigException naming the first problem found
-     * @throws IllegalArgumentException if {@code modelLayers} names a layer twice
-     */
-    public Map<String, String> validateAgainst(List<LayerInfo> modelLayers) throws ConfigException {
-        Objects.requireNonNull(modelLayers, "modelLayers");
-        Map<String, String> result = ConfigChecks.checkAgainst(layers(), modelLayers);
-        ConfigChecks.checkHintsAndShape(root);
-        calibration();
-        return result;
+    /** True once {@link #validate()} passed and nothing changed since: the shim need not check the structure again. */
+    public boolean isValidated() {
+        return validated;
     }
 
     private ObjectNode entries() {
-        return (ObjectNode) root.get(ConfigChecks.LAYER_STRATEGY);
+        return (ObjectNode) root.get(ConfigRules.LAYER_STRATEGY);
     }
 
     private static LayerEntry toEntry(String name, JsonNode entry) {
-        JsonNode op = entry.get(ConfigChecks.OP_TYPE);
+        JsonNode op = entry.get(ConfigRules.OP_TYPE);
         return new LayerEntry(name, op == null || !op.isTextual() ? null : op.textValue(),
-                entry.get(ConfigChecks.QUANT_STRATEGY).textValue());
+                entry.get(ConfigRules.QUANT_STRATEGY).textValue());
     }
 
     private void checkSupported(LayerEntry entry, String strategy) throws ConfigException {
@@ -405,7 +413,7 @@ public final class QuantConfig {
             return;
         }
         if (!Strategies.isSupported(entry.opType(), strategy)) {
-            throw ConfigChecks.unsupported(entry.name(), entry.opType(), strategy);
+            throw ConfigRules.unsupported(entry.name(), entry.opType(), strategy);
         }
     }
 

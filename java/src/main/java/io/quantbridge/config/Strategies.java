@@ -1,6 +1,7 @@
 package io.quantbridge.config;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -8,7 +9,8 @@ import java.util.Optional;
 /**
  * The quantization strategies QuantBridge supports per op type ({@code "float"} always).
  *
- * <p>{@value #INT8} (8-bit activations, 8-bit weights) is supported for PyTorch
+ * <p>The table is the shim's {@code config_rules.json} (one table for both languages):
+ * {@value #INT8} (8-bit activations, 8-bit weights) is supported for PyTorch
  * {@code Conv1d}, {@code Conv2d}, {@code ConvTranspose2d}, {@code Linear} and TensorFlow
  * {@code Conv2D}, {@code MatMul}, {@code DepthwiseConv2dNative}; every other op type stays float.
  */
@@ -26,15 +28,20 @@ public final class Strategies {
     /** PyTorch op type of {@code torch.nn.Linear}. */
     public static final String TORCH_LINEAR = "<class 'torch.nn.modules.linear.Linear'>";
 
-    private static final String HINT_PREFIX = "quant_strategy_for op '";
-    private static final Map<String, List<String>> QUANTIZED = Map.of(
-            TORCH_CONV2D, List.of(INT8),
-            TORCH_CONV1D, List.of(INT8),
-            TORCH_CONV_TRANSPOSE2D, List.of(INT8),
-            TORCH_LINEAR, List.of(INT8),
-            "Conv2D", List.of(INT8),
-            "MatMul", List.of(INT8),
-            "DepthwiseConv2dNative", List.of(INT8));
+    private static final String HINT_PREFIX = ConfigRules.get("hint").get("prefix").textValue();
+    private static final String HINT_SUFFIX = ConfigRules.get("hint").get("suffix").textValue();
+    /** Op type to its strategies besides float: the table of {@code config_rules.json}, shared with the shim. */
+    private static final Map<String, List<String>> QUANTIZED = quantizedTable();
+
+    private static Map<String, List<String>> quantizedTable() {
+        Map<String, List<String>> out = new LinkedHashMap<>();
+        ConfigRules.get("quantized").fields().forEachRemaining(e -> {
+            List<String> list = new ArrayList<>();
+            e.getValue().forEach(v -> list.add(v.textValue()));
+            out.put(e.getKey(), List.copyOf(list));
+        });
+        return Map.copyOf(out);
+    }
 
     private Strategies() {
     }
@@ -64,14 +71,14 @@ public final class Strategies {
 
     /** The config's hint key for an op type: {@code quant_strategy_for op '<op type>'}. */
     public static String hintKey(String opType) {
-        return HINT_PREFIX + opType + "'";
+        return HINT_PREFIX + opType + HINT_SUFFIX;
     }
 
     /** The op type named by a hint key, or empty if {@code key} is not one. */
     public static Optional<String> opTypeOfHintKey(String key) {
-        if (key != null && key.startsWith(HINT_PREFIX) && key.endsWith("'")
+        if (key != null && key.startsWith(HINT_PREFIX) && key.endsWith(HINT_SUFFIX)
                 && key.length() > HINT_PREFIX.length()) {
-            return Optional.of(key.substring(HINT_PREFIX.length(), key.length() - 1));
+            return Optional.of(key.substring(HINT_PREFIX.length(), key.length() - HINT_SUFFIX.length()));
         }
         return Optional.empty();
     }

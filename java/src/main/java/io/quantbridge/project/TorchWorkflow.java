@@ -60,10 +60,10 @@ final class TorchWorkflow implements Workflow {
         checkEval(r.evalFunction());
         Reports.check(rt, r.report(), r.force());
         try (PyHandle model = quantizer.newFloatModel()) {
-            config.validateAgainst(quantizer.layers(model));
+            TorchQuantizer.Resolved fit = quantizer.resolve(model, config);
             loadFloat(model, r.floatWeights());
             Double floatAcc = evaluate(model, r.evalFunction());
-            try (QuantModel qm = quantizer.optimize(model, config)) {
+            try (QuantModel qm = quantizer.optimize(model, fit)) {
                 long n;
                 try (PyHandle batches = Reports.batches(rt, r.dataFunction(), r.dataArgs(), r.batches(), progress)) {
                     n = qm.calibrate(batches, r.batches(), progress);
@@ -95,11 +95,11 @@ final class TorchWorkflow implements Workflow {
         checkEval(r.evalFunction());
         Reports.check(rt, r.report(), r.force());
         try (PyHandle model = quantizer.newFloatModel()) {
-            config.validateAgainst(quantizer.layers(model));
+            TorchQuantizer.Resolved fit = quantizer.resolve(model, config);
             if (r.from() == null) {
                 loadFloat(model, r.floatWeights());
             }
-            try (QuantModel qm = quantizer.optimize(model, config)) {
+            try (QuantModel qm = quantizer.optimize(model, fit)) {
                 if (r.from() != null) {
                     loadState(qm, r.from());
                 }

@@ -124,7 +124,7 @@ public final class SensitivityAnalyzer {
         Map<String, Object> kwargs = common(rt, dataFunction, dataArgs, evalFunction, target, maxBatches);
         // Before the long work: the config's layers exist in the graph, the tensor names too.
         try (TfSession session = quantizer.openFloat()) {
-            config.validateAgainst(quantizer.layers(session));
+            quantizer.checkConfig(session, config);
         }
         TfProject p = quantizer.project();
         kwargs.put("builder", p.graphBuilder());

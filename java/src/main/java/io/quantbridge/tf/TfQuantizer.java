@@ -1,6 +1,8 @@
 package io.quantbridge.tf;
 
 import io.quantbridge.QuantBridgeException;
+import io.quantbridge.config.ConfigException;
+import io.quantbridge.config.ConfigFit;
 import io.quantbridge.config.LayerInfo;
 import io.quantbridge.config.QuantConfig;
 import io.quantbridge.export.StagedOutput;
@@ -85,6 +87,20 @@ public final class TfQuantizer {
         }
     }
 
+    /**
+     * Checks {@code config}: its structure in Java ({@link QuantConfig#validate()}), then its fit to
+     * the graph of {@code session} in the shim (layer names, op types, strategies). Nothing changes.
+     *
+     * @throws ConfigException naming the layer, key or value when the config does not fit
+     */
+    public void checkConfig(TfSession session, QuantConfig config) throws QuantBridgeException {
+        config.validate();
+        try (PyHandle graph = (PyHandle) rt.getAttr(session.handle(), "graph")) {
+            ConfigFit.ask(() -> rt.call("quantbridge.tf:check_config", List.of(graph, config.toMap()),
+                    Map.of("checked", true), null));
+        }
+    }
+
     /** The vendor template: every quantizable op at {@code float}. */
     public QuantConfig generateConfig() throws QuantBridgeException {
         try (TfSession s = openFloat(); PyHandle sess = (PyHandle) rt.getAttr(s.handle(), "sess")) {
@@ -103,8 +119,8 @@ public final class TfQuantizer {
         PyHandle h = open();
         TfSession s = new TfSession(rt, h, project, config);
         try {
-            config.validateAgainst(layers(s));
-            rt.callMethod(h, "optimize", config.toMap());
+            // The shim checks the fit to the graph (structure: validate above), then rewrites.
+            ConfigFit.ask(() -> rt.callMethod(h, "optimize", List.of(config.toMap()), Map.of("checked", true), null));
             if (floatCheckpoint != null) {
                 s.restoreFloat(floatCheckpoint);
             }

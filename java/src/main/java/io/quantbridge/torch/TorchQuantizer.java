@@ -1,6 +1,8 @@
 package io.quantbridge.torch;
 
 import io.quantbridge.QuantBridgeException;
+import io.quantbridge.config.ConfigException;
+import io.quantbridge.config.ConfigFit;
 import io.quantbridge.config.InputShape;
 import io.quantbridge.config.LayerInfo;
 import io.quantbridge.config.QuantConfig;
@@ -98,16 +100,48 @@ public final class TorchQuantizer {
     }
 
     /**
-     * Validates {@code config} in Java against the model, then inserts fake quant (the vendor's
-     * {@code optimize_model}); {@code model} is changed in place and returned as the quant model.
+     * A config the shim found to fit a model.
+     *
+     * @param config the config as given
+     * @param resolvedJson the shim's resolved config (every layer of the model with its strategy,
+     *     the {@code quantbridge} section with its defaults) as JSON text
+     */
+    public record Resolved(QuantConfig config, String resolvedJson) {
+    }
+
+    /**
+     * Checks {@code config}: its structure in Java ({@link QuantConfig#validate()}), then its fit to
+     * {@code model} in the shim (layer names, op types, strategies; the one call that asks it).
+     * Nothing changes in the model.
+     *
+     * @throws ConfigException naming the layer, key or value when the config does not fit
+     */
+    public Resolved resolve(PyHandle model, QuantConfig config) throws QuantBridgeException {
+        config.validate();
+        Object json = ConfigFit.ask(() -> rt.call("quantbridge._java_support:call_json",
+                "quantbridge.torch._config:resolve", List.of(model, config.toMap()), Map.of("checked", true)));
+        return new Resolved(config, String.valueOf(json));
+    }
+
+    /**
+     * Inserts fake quant as {@link #resolve} resolved the config (the vendor's {@code optimize_model}
+     * without checking again); {@code model} is changed in place and returned as the quant model.
+     *
+     * @param resolved what {@link #resolve} returned for this same model
+     */
+    public QuantModel optimize(PyHandle model, Resolved resolved) throws QuantBridgeException {
+        Object qm = rt.call("quantbridge._java_support:quantize_resolved", model, resolved.resolvedJson());
+        return new QuantModel(rt, QuantModel.asHandle(qm, "optimize_model"), resolved.config());
+    }
+
+    /**
+     * {@link #resolve} then {@link #optimize(PyHandle, Resolved)}: the config is checked, then fake
+     * quant is inserted; {@code model} is changed in place and returned as the quant model.
      *
      * @throws QuantBridgeException naming the layer, key or value when the config does not fit
      */
     public QuantModel optimize(PyHandle model, QuantConfig config) throws QuantBridgeException {
-        config.validate();
-        config.validateAgainst(layers(model));
-        Object qm = rt.call("quantbridge.torch:optimize_model", model, config.toMap());
-        return new QuantModel(rt, QuantModel.asHandle(qm, "optimize_model"), config);
+        return optimize(model, resolve(model, config));
     }
 
     /**
@@ -134,7 +168,7 @@ public final class TorchQuantizer {
                 qm.saveState(pth);
                 Map<String, Object> exported = asMap(rt.call("quantbridge.torch:export_onnx",
                         List.of(fresh, qm.config().toMap(), pth.toString(), out.dir().toString()),
-                        Map.of("name", name), null));
+                        Map.of("name", name, "checked", qm.config().isValidated()), null));
                 progress.onEvent(new ProgressEvent("export", 1, 3, Map.of()));
                 Path floatOnnx = out.staged(onnxName);
                 QuantParams params = QuantParams.fromLayerMaps("torch", QuantModel.asList(exported.get("layers")))

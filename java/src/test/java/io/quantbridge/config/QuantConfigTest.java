@@ -134,7 +134,7 @@ class QuantConfigTest {
         String text = e.toJson().replaceAll(",\n      \"//\": \"[^\n]*\"", "")
                 .replaceAll(",\n    \"// disabled\": \\{\n      \"note\": \\[\\]\n    }", "");
         assertEquals(text, t.toJson());
-        t.validateAgainst(layers);
+        t.validate();
     }
 
     @Test
