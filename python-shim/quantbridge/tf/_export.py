@@ -18,7 +18,9 @@ Works on the ORIGINAL float graph (rebuilt by the user) and the quantized checkp
    AddV2, ClipByValue, Sub, Mul with constant scale and zero point: ONNX QuantizeLinear /
    DequantizeLinear semantics, the same ops as in the training graph; DivNoNan because Grappler
    turns ``RealDiv`` by a constant into an inexact multiplication in any default session);
-5. write ``<name>.pb`` and ``<name>_quant_param.json`` atomically.
+5. with ``onnx=True``, convert the float graph (step 4 without the activation fake quant) to
+   ``<name>.onnx`` with tf2onnx (``quantbridge.tf._onnx``), before anything is written;
+6. write ``<name>.pb`` (and ``<name>.onnx``) and ``<name>_quant_param.json`` atomically.
 """
 
 import difflib
@@ -33,6 +35,7 @@ from quantbridge.common import config, finite, paramfile, paths, qparams
 from quantbridge.errors import CheckpointError, ModelError
 from quantbridge.tf import _checkpoint
 from quantbridge.tf import _graphdef as gdu
+from quantbridge.tf import _onnx
 from quantbridge.tf import _params
 from quantbridge.tf._graph import SCOPE, SUPPORTED, VARIABLE_OPS, graph_of, layer_ops, weight_layout
 from quantbridge.tf._rewrite import is_rewritten
@@ -195,10 +198,12 @@ def _activation_nodes(prefix, x, scale, zero_point):
 
 
 def _transform(gd, layers, strategies, ranges, fold_bn):
-    """BN folding, weight grids and activation fake quant; returns (GraphDef, param entries)."""
+    """BN folding, weight grids and activation fake quant; returns (GraphDef, param entries, float
+    inputs): the last maps each quantized layer to the tensor its fake quant reads."""
     by_name = {node.name: node for node in gd.node}
     users = gdu.consumers(gd)
     entries = []
+    float_inputs = {}
     for name, op in layers.items():
         strategy = strategies[name]
         entry = {"name": name, "op_type": op.type, "quant_strategy": strategy,
@@ -234,10 +239,11 @@ def _transform(gd, layers, strategies, ranges, fold_bn):
         gd.node.extend([weight_node] + _activation_nodes(prefix, x, scale, zero_point))
         node.input[0] = prefix
         node.input[1] = weight_node.name
+        float_inputs[name] = x
         x_name, port = gdu.parse_input(x)
         entry["weight"] = _params.weight_entry(weight_node.name, op.type, wq.shape, channel_axis, scales)
         entry["activation"] = _params.activation_entry(f"{x_name}:{port}", scale, zero_point)
-    return gd, entries
+    return gd, entries, float_inputs
 
 
 def _input_shape(gd):
@@ -274,15 +280,19 @@ def _check_frozen(gd, outputs):
 
 
 def generate_final_model(sess, config_file, output_name_list, ckpt_file, output_dir="./", *, name="model",
-                         overwrite=False, fold_bn=True):
-    """Export the quantized model as ``<name>.pb`` and ``<name>_quant_param.json``.
+                         overwrite=False, fold_bn=True, onnx=False):
+    """Export the quantized model as ``<name>.pb`` and ``<name>_quant_param.json``; with
+    ``onnx=True`` also ``<name>.onnx``, the float graph (the .pb without its activation fake
+    quant: BN folded, weights on their int8 grid) converted by tf2onnx (opset 13), from which
+    Java builds the INT8 QDQ ONNX with the parameter file.
 
     ``sess`` holds the ORIGINAL float graph (rebuilt, not rewritten and not restored);
     ``ckpt_file`` is a checkpoint saved from the rewritten session (weights plus ranges).
     Everything is checked before anything is written; existing files are kept unless
     ``overwrite=True``. Scalar bool placeholders on the path to the outputs (training flags,
     with or without a default) are frozen to False: the .pb is the inference model.
-    Returns ``{"pb": path, "params": path, "param_dict": dict, "frozen_flags": [names]}``.
+    Returns ``{"pb": path, "params": path, "param_dict": dict, "frozen_flags": [names]}``, plus
+    ``"onnx": path`` with ``onnx=True``.
     """
     graph = graph_of(sess)
     if is_rewritten(graph):
@@ -300,8 +310,9 @@ def generate_final_model(sess, config_file, output_name_list, ckpt_file, output_
         raise ModelError(msg)
     pb_path = paths.check_file_path(os.path.join(given, f"{name}.pb"), "name")
     params_path = paths.check_file_path(os.path.join(given, f"{name}_quant_param.json"), "name")
+    onnx_path = paths.check_file_path(os.path.join(given, f"{name}.onnx"), "name") if onnx else None
     if not overwrite:
-        paths.no_overwrite([pb_path, params_path], "generate_final_model")
+        paths.no_overwrite([p for p in (pb_path, params_path, onnx_path) if p], "generate_final_model")
     reader = _open_checkpoint(ckpt_file)
 
     sub = tf.compat.v1.graph_util.extract_sub_graph(graph.as_graph_def(), outputs)
@@ -322,18 +333,33 @@ def generate_final_model(sess, config_file, output_name_list, ckpt_file, output_
     frozen, flags = gdu.freeze(sub, values)
     frozen, _dead = gdu.resolve_switches(frozen, keep=outputs)
     frozen = tf.compat.v1.graph_util.extract_sub_graph(frozen, outputs)
-    frozen, entries = _transform(frozen, layers, strategies, ranges, fold_bn)
+    frozen, entries, float_inputs = _transform(frozen, layers, strategies, ranges, fold_bn)
     frozen = tf.compat.v1.graph_util.extract_sub_graph(frozen, outputs)
     _check_frozen(frozen, outputs)
+    onnx_bytes = None
+    if onnx:
+        by_name = {node.name: node for node in frozen.node}
+        weights = {e["weight"]["tensor"]: gdu.const_value(by_name, e["weight"]["tensor"]) for e in entries
+                   if "weight" in e}
+        onnx_bytes = _onnx.to_onnx(_onnx.float_graph(frozen, float_inputs, outputs), outputs, weights)
 
-    paths.atomic_write_bytes(pb_path, frozen.SerializeToString(deterministic=True))
+    written = []
     try:
+        paths.atomic_write_bytes(pb_path, frozen.SerializeToString(deterministic=True))
+        written.append(pb_path)
+        if onnx_bytes is not None:
+            paths.atomic_write_bytes(onnx_path, onnx_bytes)
+            written.append(onnx_path)
         params = paramfile.build("tensorflow", pb_path, entries, input_shape=_input_shape(frozen), outputs=outputs)
         paramfile.write(params_path, params)
     except BaseException:
-        os.unlink(pb_path)
+        for path in written:
+            os.unlink(path)
         raise
-    return {"pb": pb_path, "params": params_path, "param_dict": params, "frozen_flags": sorted(flags)}
+    result = {"pb": pb_path, "params": params_path, "param_dict": params, "frozen_flags": sorted(flags)}
+    if onnx_path:
+        result["onnx"] = onnx_path
+    return result
 
 
 def _tensor_name(name):
