@@ -11,6 +11,7 @@ op is a ``ModelError`` naming the op type and node, and nothing is returned.
 
 import contextlib
 import logging
+import re
 
 from quantbridge.errors import ModelError
 
@@ -113,6 +114,58 @@ def _name_weights(model, weights):
                     node.input[i] = new
 
 
+_MADE = re.compile(r"^(.*)__(\d+)$")
+
+
+def _canonical_names(model):
+    """Renumber the names tf2onnx made (``<base>__<n>``, from a process-wide counter and, for
+    folded constants, an order that varies from run to run) by first use in node order, and sort
+    the initializers by name: the same graph gives the same bytes. A graph with subgraphs (If,
+    Loop) is left as it is."""
+    graph = model.graph
+    if any(a.g.ByteSize() or len(a.graphs) for n in graph.node for a in n.attribute):
+        return
+
+    def split(text):
+        name, sep, port = text.rpartition(":")
+        return (name, sep + port) if sep and port.isdigit() else (text, "")
+
+    used = [n.name for n in graph.node] + [t for n in graph.node for t in list(n.input) + list(n.output)]
+    used += [t.name for t in graph.initializer]
+    made = []
+    for text in used:
+        base = split(text)[0]
+        if _MADE.match(base) and base not in made:
+            made.append(base)
+    keep = {split(t)[0] for t in used} - set(made)
+    renames = {}
+    counter = 0
+    for old in made:
+        stem = _MADE.match(old).group(1)
+        counter += 1
+        while f"{stem}__{counter}" in keep:
+            counter += 1
+        renames[old] = f"{stem}__{counter}"
+
+    def rename(text):
+        base, port = split(text)
+        return renames.get(base, base) + port if base in renames else text
+
+    for node in graph.node:
+        node.name = rename(node.name)
+        node.input[:] = [rename(t) for t in node.input]
+        node.output[:] = [rename(t) for t in node.output]
+    for items in (graph.initializer, graph.value_info, graph.input, graph.output):
+        for item in items:
+            item.name = rename(item.name)
+    inits = sorted(graph.initializer, key=lambda t: t.name)
+    copies = [type(t)() for t in inits]
+    for copy, t in zip(copies, inits):
+        copy.CopyFrom(t)
+    del graph.initializer[:]
+    graph.initializer.extend(copies)
+
+
 def to_onnx(gd, outputs, weights=None, what="the float graph"):
     """Convert the frozen GraphDef ``gd`` to ONNX (opset 13); returns the serialized ModelProto.
 
@@ -143,13 +196,15 @@ def to_onnx(gd, outputs, weights=None, what="the float graph"):
         except Exception as exc:  # noqa: BLE001 - any converter failure is a model tf2onnx cannot take
             msg = f"tf2onnx cannot convert {what} to ONNX opset {OPSET}: {type(exc).__name__}: {exc}"
             raise ModelError(msg) from exc
-    unsupported = [r.getMessage() for r in log.records if _UNSUPPORTED in r.getMessage()]
-    if unsupported:
-        ops = [m for m in unsupported if m.startswith("Tensorflow op")]
-        first = (ops or unsupported)[0]
-        msg = (f"tf2onnx cannot convert {what} to ONNX opset {OPSET}: {first}"
-               f"{f' (and {len(ops) - 1} more)' if len(ops) > 1 else ''}; expected only ops tf2onnx 1.14 converts "
-               f"(the whole graph to the outputs is converted, float layers included)")
+    ops = [tuple(r.args) for r in log.records
+           if r.msg.startswith("Tensorflow op") and _UNSUPPORTED in r.msg and len(r.args or ()) == 2]
+    if ops:
+        (node, op), more = ops[0], len({o for _, o in ops}) - 1
+        others = f" (and {more} other op type(s): {sorted({o for _, o in ops} - {op})})" if more else ""
+        msg = (f"tf2onnx cannot convert {what} to ONNX opset {OPSET}: op {op!r} (node {node!r}) has no "
+               f"conversion in tf2onnx 1.14{others}; expected only ops it converts (the whole graph to the "
+               f"outputs is converted, float layers included)")
         raise ModelError(msg)
     _name_weights(model, weights or {})
+    _canonical_names(model)
     return model.SerializeToString()
