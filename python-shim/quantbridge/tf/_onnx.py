@@ -117,11 +117,11 @@ def _name_weights(model, weights):
 _MADE = re.compile(r"^(.*)__(\d+)$")
 
 
-def _canonical_names(model):
+def _canonical_names(model, tf_names):
     """Renumber the names tf2onnx made (``<base>__<n>``, from a process-wide counter and, for
     folded constants, an order that varies from run to run) by first use in node order, and sort
-    the initializers by name: the same graph gives the same bytes. A graph with subgraphs (If,
-    Loop) is left as it is."""
+    the initializers by name: the same graph gives the same bytes. Names of the TF graph
+    (``tf_names``) are never touched; a graph with subgraphs (If, Loop) is left as it is."""
     graph = model.graph
     if any(a.g.ByteSize() or len(a.graphs) for n in graph.node for a in n.attribute):
         return
@@ -135,7 +135,7 @@ def _canonical_names(model):
     made = []
     for text in used:
         base = split(text)[0]
-        if _MADE.match(base) and base not in made:
+        if _MADE.match(base) and base not in made and base not in tf_names:
             made.append(base)
     keep = {split(t)[0] for t in used} - set(made)
     renames = {}
@@ -149,7 +149,7 @@ def _canonical_names(model):
 
     def rename(text):
         base, port = split(text)
-        return renames.get(base, base) + port if base in renames else text
+        return renames[base] + port if base in renames else text
 
     for node in graph.node:
         node.name = rename(node.name)
@@ -206,5 +206,5 @@ def to_onnx(gd, outputs, weights=None, what="the float graph"):
                f"outputs is converted, float layers included)")
         raise ModelError(msg)
     _name_weights(model, weights or {})
-    _canonical_names(model)
+    _canonical_names(model, {node.name for node in gd.node} | set(rename.values()))
     return model.SerializeToString()
