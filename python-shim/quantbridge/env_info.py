@@ -27,6 +27,12 @@ def versions(import_frameworks=True):
             out[name] = str(getattr(mod, "__version__", "unknown"))
         except Exception as exc:  # report, never raise: doctor must print everything
             out[name] = f"missing: {type(exc).__name__}: {exc}"
+    # tf2onnx imports TensorFlow when imported: its installed version is enough here
+    try:
+        from importlib import metadata
+        out["tf2onnx"] = metadata.version("tf2onnx")
+    except Exception as exc:  # noqa: BLE001 - reported, as above
+        out["tf2onnx"] = f"missing: {type(exc).__name__}: {exc}"
     try:
         import jep
         out["jep"] = str(jep.__version__) if hasattr(jep, "__version__") else str(jep.version.__VERSION__)

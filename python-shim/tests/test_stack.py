@@ -1,5 +1,6 @@
 """The pinned stack holds together: torch and TensorFlow in one process (both orders, each in
-its own subprocess) and onnx/onnxruntime on protobuf 3.20.3 next to TensorFlow 2.8."""
+its own subprocess) and onnx/onnxruntime on protobuf 3.20.3 next to TensorFlow 2.8, with tf2onnx
+converting a TF graph that ONNX Runtime runs."""
 
 import subprocess
 import sys
@@ -28,6 +29,16 @@ g = tf.Graph()
 with g.as_default():
     tf.constant(1.0, name="c")
 assert g.as_graph_def().node[0].name == "c"
+import tf2onnx  # TF -> ONNX for the TensorFlow INT8 export; needs flatbuffers < 3 beside TF 2.8's >= 1.12
+w = np.random.default_rng(1).normal(size=(4, 3)).astype(np.float32)
+g = tf.Graph()
+with g.as_default():
+    xt = tf.compat.v1.placeholder(tf.float32, [None, 4], name="xt")
+    tf.identity(tf.matmul(xt, tf.constant(w)), name="yt")
+converted, _ = tf2onnx.convert.from_graph_def(g.as_graph_def(), input_names=["xt:0"], output_names=["yt:0"], opset=13)
+xs = np.ones((2, 4), np.float32)
+got = ort.InferenceSession(converted.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"xt:0": xs})[0]
+np.testing.assert_allclose(got, xs @ w, rtol=1e-5)
 print("round trip ok")
 """
 

@@ -54,6 +54,9 @@ are model inputs and stay. Weight scales are per output channel: ``"axis"`` 3 fo
 multiplier 1; a depthwise filter [h, w, in, mult] with mult > 1 has ``"channel_axes": [2, 3]``
 instead of ``"axis"``, its in*mult scales ordered in-major, mult-minor. Activation ``min`` /
 ``max`` are the range the scale and zero point represent, ``((0 - zp) * s, (255 - zp) * s)``.
+``generate_final_model(..., onnx=True)`` also writes ``<name>.onnx``: the .pb's graph without its
+activation fake quant, converted by tf2onnx (opset 13; ``quantbridge.tf._onnx``), from which
+QuantBridge's Java side builds the INT8 QDQ ONNX with the parameter file.
 
 Java-facing helpers: ``list_layers``, ``build_config``, ``quant_params``, ``export_pb`` (the ``.pb`` only,
 the parameter numbers returned for Java to write the file), ``run_frozen``.

@@ -18,7 +18,9 @@ Works on the ORIGINAL float graph (rebuilt by the user) and the quantized checkp
    AddV2, ClipByValue, Sub, Mul with constant scale and zero point: ONNX QuantizeLinear /
    DequantizeLinear semantics, the same ops as in the training graph; DivNoNan because Grappler
    turns ``RealDiv`` by a constant into an inexact multiplication in any default session);
-5. write ``<name>.pb`` and ``<name>_quant_param.json`` atomically.
+5. with ``onnx=True``, convert the float graph (step 4 without the activation fake quant) to
+   ``<name>.onnx`` with tf2onnx (``quantbridge.tf._onnx``), before anything is written;
+6. write ``<name>.pb`` (and ``<name>.onnx``) and ``<name>_quant_param.json`` atomically.
 """
 
 import difflib
@@ -33,6 +35,7 @@ from quantbridge.common import config, finite, paramfile, paths, qparams
 from quantbridge.errors import CheckpointError, ModelError
 from quantbridge.tf import _checkpoint
 from quantbridge.tf import _graphdef as gdu
+from quantbridge.tf import _onnx
 from quantbridge.tf import _params
 from quantbridge.tf._graph import SCOPE, SUPPORTED, VARIABLE_OPS, graph_of, layer_ops, weight_layout
 from quantbridge.tf._rewrite import is_rewritten
@@ -195,10 +198,12 @@ def _activation_nodes(prefix, x, scale, zero_point):
 
 
 def _transform(gd, layers, strategies, ranges, fold_bn):
-    """BN folding, weight grids and activation fake quant; returns (GraphDef, param entries)."""
+    """BN folding, weight grids and activation fake quant; returns (GraphDef, param entries, float
+    inputs): the last maps each quantized layer to the tensor its fake quant reads."""
     by_name = {node.name: node for node in gd.node}
     users = gdu.consumers(gd)
     entries = []
+    float_inputs = {}
     for name, op in layers.items():
         strategy = strategies[name]
         entry = {"name": name, "op_type": op.type, "quant_strategy": strategy,
@@ -234,10 +239,11 @@ def _transform(gd, layers, strategies, ranges, fold_bn):
         gd.node.extend([weight_node] + _activation_nodes(prefix, x, scale, zero_point))
         node.input[0] = prefix
         node.input[1] = weight_node.name
+        float_inputs[name] = x
         x_name, port = gdu.parse_input(x)
         entry["weight"] = _params.weight_entry(weight_node.name, op.type, wq.shape, channel_axis, scales)
         entry["activation"] = _params.activation_entry(f"{x_name}:{port}", scale, zero_point)
-    return gd, entries
+    return gd, entries, float_inputs
 
 
 def _input_shape(gd):
@@ -274,38 +280,44 @@ def _check_frozen(gd, outputs):
 
 
 def generate_final_model(sess, config_file, output_name_list, ckpt_file, output_dir="./", *, name="model",
-                         overwrite=False, fold_bn=True):
-    """Export the quantized model as ``<name>.pb`` and ``<name>_quant_param.json``.
+                         overwrite=False, fold_bn=True, onnx=False):
+    """Export the quantized model as ``<name>.pb`` and ``<name>_quant_param.json``; with
+    ``onnx=True`` also ``<name>.onnx``, the float graph (the .pb without its activation fake
+    quant: BN folded, weights on their int8 grid) converted by tf2onnx (opset 13), from which
+    Java builds the INT8 QDQ ONNX with the parameter file.
 
     ``sess`` holds the ORIGINAL float graph (rebuilt, not rewritten and not restored);
     ``ckpt_file`` is a checkpoint saved from the rewritten session (weights plus ranges).
     Everything is checked before anything is written; existing files are kept unless
     ``overwrite=True``. Scalar bool placeholders on the path to the outputs (training flags,
     with or without a default) are frozen to False: the .pb is the inference model.
-    Returns ``{"pb": path, "params": path, "param_dict": dict, "frozen_flags": [names]}``.
+    Returns ``{"pb": path, "params": path, "param_dict": dict, "frozen_flags": [names]}``, plus
+    ``"onnx": path`` with ``onnx=True``.
 
     The parameter file is written here for plain-Python use; a run driven from Java calls
     :func:`export_pb` and Java writes the file (its schema's owner).
     """
     result = _export(sess, config_file, output_name_list, ckpt_file, output_dir, name, overwrite, fold_bn,
-                     with_params=True)
-    return {"pb": result["pb"], "params": result["params"], "param_dict": result["param_dict"],
-            "frozen_flags": result["frozen_flags"]}
+                     with_params=True, onnx=onnx)
+    keep = ("pb", "params", "param_dict", "frozen_flags", "onnx")
+    return {k: result[k] for k in keep if k in result}
 
 
 def export_pb(sess, config_file, output_name_list, ckpt_file, output_dir="./", *, name="model", overwrite=False,
-              fold_bn=True):
-    """Export the frozen ``<name>.pb`` only, as :func:`generate_final_model` does, and return the
-    parameter numbers instead of writing a parameter file.
+              fold_bn=True, onnx=False):
+    """Export the frozen ``<name>.pb`` (and with ``onnx=True`` the float ``<name>.onnx``) only, as
+    :func:`generate_final_model` does, and return the parameter numbers instead of writing a
+    parameter file.
 
     Returns ``{"pb": path, "layers": [...], "outputs": [...], "input_shape": str | None,
-    "frozen_flags": [names]}``, ``layers`` being parameter-file layer entries.
+    "frozen_flags": [names]}`` (plus ``"onnx": path``), ``layers`` being parameter-file layer entries.
     """
     return _export(sess, config_file, output_name_list, ckpt_file, output_dir, name, overwrite, fold_bn,
-                   with_params=False)
+                   with_params=False, onnx=onnx)
 
 
-def _export(sess, config_file, output_name_list, ckpt_file, output_dir, name, overwrite, fold_bn, with_params):
+def _export(sess, config_file, output_name_list, ckpt_file, output_dir, name, overwrite, fold_bn, with_params,
+            onnx):
     graph = graph_of(sess)
     if is_rewritten(graph):
         msg = ("generate_final_model needs a session holding the ORIGINAL float graph: rebuild it in a new "
@@ -324,6 +336,9 @@ def _export(sess, config_file, output_name_list, ckpt_file, output_dir, name, ov
     targets = [pb_path]
     if with_params:
         targets.append(paths.check_file_path(os.path.join(given, f"{name}_quant_param.json"), "name"))
+    onnx_path = paths.check_file_path(os.path.join(given, f"{name}.onnx"), "name") if onnx else None
+    if onnx_path:
+        targets.append(onnx_path)
     if not overwrite:
         paths.no_overwrite(targets, "generate_final_model" if with_params else "export_pb")
     reader = _open_checkpoint(ckpt_file)
@@ -346,22 +361,35 @@ def _export(sess, config_file, output_name_list, ckpt_file, output_dir, name, ov
     frozen, flags = gdu.freeze(sub, values)
     frozen, _dead = gdu.resolve_switches(frozen, keep=outputs)
     frozen = tf.compat.v1.graph_util.extract_sub_graph(frozen, outputs)
-    frozen, entries = _transform(frozen, layers, strategies, ranges, fold_bn)
+    frozen, entries, float_inputs = _transform(frozen, layers, strategies, ranges, fold_bn)
     frozen = tf.compat.v1.graph_util.extract_sub_graph(frozen, outputs)
     _check_frozen(frozen, outputs)
+    onnx_bytes = None
+    if onnx:
+        by_name = {node.name: node for node in frozen.node}
+        weights = {e["weight"]["tensor"]: gdu.const_value(by_name, e["weight"]["tensor"]) for e in entries
+                   if "weight" in e}
+        onnx_bytes = _onnx.to_onnx(_onnx.float_graph(frozen, float_inputs, outputs), outputs, weights)
 
     input_shape = _input_shape(frozen)
     result = {"pb": pb_path, "layers": entries, "outputs": list(outputs), "input_shape": input_shape,
               "frozen_flags": sorted(flags)}
-    paths.atomic_write_bytes(pb_path, frozen.SerializeToString(deterministic=True))
-    if with_params:
-        try:
+    written = []
+    try:
+        paths.atomic_write_bytes(pb_path, frozen.SerializeToString(deterministic=True))
+        written.append(pb_path)
+        if onnx_bytes is not None:
+            paths.atomic_write_bytes(onnx_path, onnx_bytes)
+            written.append(onnx_path)
+            result["onnx"] = onnx_path
+        if with_params:
             params = paramfile.build("tensorflow", pb_path, entries, input_shape=input_shape, outputs=outputs)
             paramfile.write(targets[1], params)
-        except BaseException:
-            os.unlink(pb_path)
-            raise
-        result.update(params=targets[1], param_dict=params)
+            result.update(params=targets[1], param_dict=params)
+    except BaseException:
+        for path in written:
+            os.unlink(path)
+        raise
     return result
 
 

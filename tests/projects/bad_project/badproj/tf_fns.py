@@ -114,6 +114,15 @@ def graph_without_layers():
     return {"input": x.name, "output": tf.identity(x, name="out").name}
 
 
+def graph_with_lgamma():
+    """The example graph with ``Lgamma`` on its output path: it quantizes and freezes, but tf2onnx
+    1.14 has no conversion for ``Lgamma``."""
+    info = digits_graph.build_graph()
+    logits = tf.compat.v1.get_default_graph().get_tensor_by_name(info["output"])
+    info["output"] = tf.identity(tf.math.lgamma(tf.abs(logits) + 1.0), name="lgamma_logits").name
+    return info
+
+
 def nan_copy_of_checkpoint(source, prefix):
     """A copy of the checkpoint ``source`` whose first float kernel holds a NaN."""
     tf.compat.v1.disable_v2_behavior()

@@ -83,8 +83,8 @@ final class CliRun {
         for (Path p : r.files()) {
             out.println("wrote " + p);
         }
-        if (r.deployed() != null) {
-            out.println(r.deployed().describe());
+        for (var check : r.deployed()) {
+            out.println(check.describe());
         }
         out.flush();
     }

@@ -1,9 +1,12 @@
 package io.quantbridge.demo;
 
 import io.quantbridge.QuantBridgeException;
+import io.quantbridge.onnx.OrtLatency;
+import io.quantbridge.onnx.OrtSessionRunner;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import jep.NDArray;
 
 /** Small helpers shared by the two halves of the demo. */
@@ -76,6 +79,29 @@ final class DemoSupport {
             out[k] = i[k];
         }
         return out;
+    }
+
+    /**
+     * The two ONNX rows of an export: the float ONNX and the INT8 QDQ ONNX, each with ONNX Runtime's
+     * median latency on {@code x} (2 intra-op threads, measured side by side), the INT8 one scored
+     * against {@code labels} in ONNX Runtime (Java).
+     */
+    static List<DemoRow> onnxRows(String framework, Path out, Path floatOnnx, Path int8Onnx, NDArray<float[]> x,
+                                  long[] labels, double exportSecs) throws QuantBridgeException {
+        long t0 = System.nanoTime();
+        long[] shape = toLong(x.getDimensions());
+        long[] int8Pred;
+        double[] latency;
+        try (OrtSessionRunner floatOrt = new OrtSessionRunner(read(floatOnnx), 2);
+             OrtSessionRunner ort = new OrtSessionRunner(read(int8Onnx), 2)) {
+            int8Pred = ort.predictArgmax(x.getData(), shape);
+            latency = OrtLatency.medians(List.of(floatOrt, ort), x.getData(), shape, 15);
+        }
+        return List.of(
+                new DemoRow(framework, "export: float ONNX (BN folded)", Double.NaN, out.relativize(floatOnnx).toString(),
+                        size(floatOnnx), exportSecs, latency[0]),
+                new DemoRow(framework, "INT8 QDQ ONNX in ONNX Runtime (Java)", percentEqual(int8Pred, labels),
+                        out.relativize(int8Onnx).toString(), size(int8Onnx), secs(t0), latency[1]));
     }
 
     /** Percentage of positions where {@code a} and {@code b} agree. */

@@ -3,6 +3,7 @@ package io.quantbridge.demo;
 import static io.quantbridge.demo.DemoSupport.argmax;
 import static io.quantbridge.demo.DemoSupport.labels;
 import static io.quantbridge.demo.DemoSupport.mkdirs;
+import static io.quantbridge.demo.DemoSupport.onnxRows;
 import static io.quantbridge.demo.DemoSupport.percentEqual;
 import static io.quantbridge.demo.DemoSupport.secs;
 import static io.quantbridge.demo.DemoSupport.size;
@@ -24,8 +25,9 @@ import jep.NDArray;
 
 /**
  * The TensorFlow half of the demo: the same CNN as a TF1 graph; float training, calibration
- * (PTQ), retraining (QAT) through the vendor's flags, export of the frozen {@code .pb}, and a check
- * of the frozen graph against the quantized session.
+ * (PTQ), retraining (QAT) through the vendor's flags, export of the frozen {@code .pb}, the float ONNX
+ * and the INT8 QDQ ONNX, and checks of the frozen graph and of the INT8 ONNX in ONNX Runtime (Java)
+ * against the quantized session.
  */
 public final class TfDigitsDemo {
     static final String EXAMPLE = "quantbridge.examples.digits_tf";
@@ -83,15 +85,20 @@ public final class TfDigitsDemo {
 
             long t3 = System.nanoTime();
             TfExport files = q.export(qat, out, "digits_cnn", true, progress);
+            double exportSecs = secs(t3);
             @SuppressWarnings("unchecked")
             NDArray<float[]> x = (NDArray<float[]>) rt.call(EXAMPLE + ":test_inputs");
             long[] y = labels((NDArray<?>) ((Map<?, ?>) rt.call(EXAMPLE + ":load_data")).get("y_test"));
+            long t4 = System.nanoTime();
             long[] frozen = argmax((NDArray<?>) q.runFrozen(files.frozenPb(), x));
             double agree = 100.0 * q.verify(qat, files, x).agreement();
             rows.add(new DemoRow("TensorFlow", "frozen .pb (weights int8 grid, BN folded)", percentEqual(frozen, y),
-                    out.relativize(files.frozenPb()).toString(), size(files.frozenPb()), secs(t3)));
-            notes.add(String.format(Locale.ROOT, "TensorFlow: frozen .pb agrees with the quantized session on %.2f%% of %d test "
-                    + "images; parameter file %s", agree, y.length, files.paramFile()));
+                    out.relativize(files.frozenPb()).toString(), size(files.frozenPb()), secs(t4)));
+            rows.addAll(onnxRows("TensorFlow", out, files.floatOnnx(), files.int8Onnx(), x, y, exportSecs));
+            double onnxAgree = 100.0 * q.verifyOnnx(qat, files, x).agreement();
+            notes.add(String.format(Locale.ROOT, "TensorFlow: frozen .pb agrees with the quantized session on %.2f%%, the "
+                    + "INT8 ONNX (tf2onnx + the same QDQ builder) on %.2f%% of %d test images; parameter file %s", agree,
+                    onnxAgree, y.length, files.paramFile()));
         }
         return new DemoResult(rows, notes);
     }

@@ -2,8 +2,6 @@ package io.quantbridge.demo;
 
 import io.quantbridge.QuantBridgeException;
 import io.quantbridge.config.QuantConfig;
-import io.quantbridge.onnx.OrtLatency;
-import io.quantbridge.onnx.OrtSessionRunner;
 import io.quantbridge.runtime.ProgressListener;
 import io.quantbridge.runtime.PyHandle;
 import io.quantbridge.runtime.PythonRuntime;
@@ -20,11 +18,8 @@ import jep.NDArray;
 
 import static io.quantbridge.demo.DemoSupport.labels;
 import static io.quantbridge.demo.DemoSupport.mkdirs;
-import static io.quantbridge.demo.DemoSupport.percentEqual;
-import static io.quantbridge.demo.DemoSupport.read;
+import static io.quantbridge.demo.DemoSupport.onnxRows;
 import static io.quantbridge.demo.DemoSupport.secs;
-import static io.quantbridge.demo.DemoSupport.size;
-import static io.quantbridge.demo.DemoSupport.toLong;
 
 /**
  * The PyTorch half of the demo: train the float CNN briefly, calibrate (PTQ), retrain (QAT),
@@ -80,24 +75,11 @@ public final class TorchDigitsDemo {
                     TorchExport files = q.export(qat, out, "digits_cnn", true, progress);
                     double exportSecs = secs(t3);
 
-                    long t4 = System.nanoTime();
                     @SuppressWarnings("unchecked")
                     NDArray<float[]> x = (NDArray<float[]>) rt.call(EXAMPLE + ":test_inputs");
                     long[] labels = labels((NDArray<?>) rt.call(EXAMPLE + ":test_labels"));
-                    long[] int8Pred;
-                    double[] latency;
-                    long[] shape = toLong(x.getDimensions());
-                    try (OrtSessionRunner floatOrt = new OrtSessionRunner(read(files.floatOnnx()), 2);
-                         OrtSessionRunner ort = new OrtSessionRunner(read(files.int8Onnx()), 2)) {
-                        int8Pred = ort.predictArgmax(x.getData(), shape);
-                        latency = OrtLatency.medians(List.of(floatOrt, ort), x.getData(), shape, 15);
-                    }
-                    rows.add(new DemoRow("PyTorch", "export: float ONNX (BN folded)", Double.NaN,
-                            out.relativize(files.floatOnnx()).toString(), size(files.floatOnnx()), exportSecs, latency[0]));
-                    double int8Acc = percentEqual(int8Pred, labels);
+                    rows.addAll(onnxRows("PyTorch", out, files.floatOnnx(), files.int8Onnx(), x, labels, exportSecs));
                     double agree = 100.0 * q.verify(qat, files, x).agreement();
-                    rows.add(new DemoRow("PyTorch", "INT8 QDQ ONNX in ONNX Runtime (Java)", int8Acc,
-                            out.relativize(files.int8Onnx()).toString(), size(files.int8Onnx()), secs(t4), latency[1]));
                     notes.add(String.format(Locale.ROOT, "PyTorch: INT8 ONNX agrees with the fake-quant model on %.2f%% of %d test images; "
                             + "parameter file %s", agree, labels.length, files.paramFile()));
                 }

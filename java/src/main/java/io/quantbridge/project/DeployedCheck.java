@@ -6,13 +6,14 @@ import io.quantbridge.onnx.OrtSessionRunner;
 import io.quantbridge.runtime.PyHandle;
 import io.quantbridge.runtime.PythonRuntime;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import jep.NDArray;
 
 /**
- * The file that gets deployed, run on the user's batches: the INT8 QDQ ONNX in ONNX Runtime (Java)
- * or the frozen {@code .pb} in a fresh graph, compared with the quantized model in Python (the
+ * A file that gets deployed, run on the user's batches: the INT8 QDQ ONNX in ONNX Runtime (Java)
+ * (PyTorch and TensorFlow) or the frozen {@code .pb} in a fresh graph (TensorFlow), compared with the quantized model in Python (the
  * share of inputs whose top-1 class agrees), and scored against the batches' labels when they
  * carry them.
  *
@@ -38,39 +39,55 @@ public record DeployedCheck(Path file, String runner, long inputs, double agreem
                 accuracy);
     }
 
+    /** One deployed file to check: what runs it, and how a batch goes through it and the quantized model. */
+    record Deployed(Path file, String runner, Outputs outputs) { }
+
     /** Runs {@code outputs} over every batch behind {@code batches} (a Python iterable). */
-    @SuppressWarnings("unchecked")
     static DeployedCheck run(PythonRuntime rt, PyHandle batches, Path file, String runner, Outputs outputs)
             throws QuantBridgeException {
+        return runAll(rt, batches, List.of(new Deployed(file, runner, outputs))).get(0);
+    }
+
+    /**
+     * Runs every one of {@code files} over the batches behind {@code batches} (a Python iterable,
+     * read once), one check per file, in order.
+     */
+    @SuppressWarnings("unchecked")
+    static List<DeployedCheck> runAll(PythonRuntime rt, PyHandle batches, List<Deployed> files)
+            throws QuantBridgeException {
         List<?> list = (List<?>) rt.call("quantbridge._deployed:labelled_batches", batches);
-        long rows = 0;
-        long agree = 0;
-        long labelled = 0;
-        long correct = 0;
-        for (Object item : list) {
-            List<?> pair = (List<?>) item;
-            NDArray<float[]> x = (NDArray<float[]>) pair.get(0);
-            FloatTensor[] out = outputs.run(x);
-            long[] deployed = argmax(out[0]);
-            long[] quantized = argmax(out[1]);
-            for (int i = 0; i < deployed.length; i++) {
-                agree += deployed[i] == quantized[i] ? 1 : 0;
-            }
-            rows += deployed.length;
-            if (pair.get(1) instanceof NDArray<?> y && y.getData() instanceof long[] labels
-                    && labels.length == deployed.length) {
-                for (int i = 0; i < labels.length; i++) {
-                    correct += deployed[i] == labels[i] ? 1 : 0;
+        List<DeployedCheck> out = new ArrayList<>();
+        for (Deployed d : files) {
+            long rows = 0;
+            long agree = 0;
+            long labelled = 0;
+            long correct = 0;
+            for (Object item : list) {
+                List<?> pair = (List<?>) item;
+                NDArray<float[]> x = (NDArray<float[]>) pair.get(0);
+                FloatTensor[] result = d.outputs().run(x);
+                long[] deployed = argmax(result[0]);
+                long[] quantized = argmax(result[1]);
+                for (int i = 0; i < deployed.length; i++) {
+                    agree += deployed[i] == quantized[i] ? 1 : 0;
                 }
-                labelled += labels.length;
+                rows += deployed.length;
+                if (pair.get(1) instanceof NDArray<?> y && y.getData() instanceof long[] labels
+                        && labels.length == deployed.length) {
+                    for (int i = 0; i < labels.length; i++) {
+                        correct += deployed[i] == labels[i] ? 1 : 0;
+                    }
+                    labelled += labels.length;
+                }
             }
+            if (rows == 0) {
+                throw new QuantBridgeException("--data gave no batches to check the deployed " + d.file().getFileName()
+                        + " on; expected at least one batch");
+            }
+            out.add(new DeployedCheck(d.file(), d.runner(), rows, 100.0 * agree / rows,
+                    labelled == rows ? 100.0 * correct / labelled : null));
         }
-        if (rows == 0) {
-            throw new QuantBridgeException("--data gave no batches to check the deployed " + file.getFileName()
-                    + " on; expected at least one batch");
-        }
-        return new DeployedCheck(file, runner, rows, 100.0 * agree / rows,
-                labelled == rows ? 100.0 * correct / labelled : null);
+        return out;
     }
 
     /** Row-wise argmax of the first output, read as {@code [rows, classes...]}. */

@@ -13,18 +13,19 @@ import java.util.List;
  * @param quantAccuracy the {@code --eval} result on the quantized model, or null when not measured
  * @param quantizedLayers layers not at {@code float} in the config
  * @param layers layers in the config
- * @param deployed the deployed file run on the user's batches ({@code export -d}), or null
+ * @param deployed the deployed files run on the user's batches ({@code export -d}), empty without {@code -d}
  */
 public record StepResult(List<Path> files, long batches, Object trainResult, Double floatAccuracy,
-                         Double quantAccuracy, int quantizedLayers, int layers, DeployedCheck deployed) {
-    /** Copies the file list. */
+                         Double quantAccuracy, int quantizedLayers, int layers, List<DeployedCheck> deployed) {
+    /** Copies the lists. */
     public StepResult {
         files = List.copyOf(files);
+        deployed = deployed == null ? List.of() : List.copyOf(deployed);
     }
 
     /** A result without a deployed-file check. */
     public StepResult(List<Path> files, long batches, Object trainResult, Double floatAccuracy, Double quantAccuracy,
                       int quantizedLayers, int layers) {
-        this(files, batches, trainResult, floatAccuracy, quantAccuracy, quantizedLayers, layers, null);
+        this(files, batches, trainResult, floatAccuracy, quantAccuracy, quantizedLayers, layers, List.of());
     }
 }

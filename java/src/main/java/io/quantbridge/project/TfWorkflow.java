@@ -2,6 +2,7 @@ package io.quantbridge.project;
 
 import io.quantbridge.runtime.Targets;
 import io.quantbridge.onnx.FloatTensor;
+import io.quantbridge.onnx.OrtSessionRunner;
 
 import io.quantbridge.QuantBridgeException;
 import io.quantbridge.config.Framework;
@@ -105,7 +106,8 @@ final class TfWorkflow implements Workflow {
     @Override
     public StepResult export(QuantConfig config, Export r) throws QuantBridgeException {
         config.validate();
-        ProjectFiles.checkOutputs(r.outDir(), List.of(r.name() + ".pb", r.name() + "_quant_param.json"), r.force(), "--out");
+        ProjectFiles.checkOutputs(r.outDir(), List.of(r.name() + ".pb", r.name() + ".onnx", r.name() + "_int8.onnx",
+                r.name() + "_quant_param.json"), r.force(), "--out");
         Path from = ProjectFiles.checkpointPrefix(r.from(), "--from");
         checkEval(r.evalFunction());
         Reports.check(rt, r.report(), r.force());
@@ -117,9 +119,10 @@ final class TfWorkflow implements Workflow {
             s.restore(from);
             Double quantAcc = evaluate(s, r.evalFunction(), true);
             TfExport exported = q.export(s, r.outDir(), r.name(), r.force(), progress);
-            List<Path> files = new ArrayList<>(List.of(exported.frozenPb(), exported.paramFile()));
+            List<Path> files = new ArrayList<>(List.of(exported.frozenPb(), exported.floatOnnx(), exported.int8Onnx(),
+                    exported.paramFile()));
             files.addAll(report(s, config, r.report(), r.force(), "exported", null, quantAcc));
-            DeployedCheck deployed = r.check() == null ? null : checkDeployed(q, s, exported, r.check());
+            List<DeployedCheck> deployed = r.check() == null ? List.of() : checkDeployed(q, s, exported, r.check());
             return new StepResult(files, -1, null, null, quantAcc, Workflow.quantizedLayers(config), config.layers().size(),
                     deployed);
         }
@@ -154,15 +157,19 @@ final class TfWorkflow implements Workflow {
         return Reports.write(report, force, Framework.TENSORFLOW, config, stage, stats, floatAcc, quantAcc);
     }
 
-    /** The frozen .pb in a fresh graph against the quantized session, on the user's batches. */
-    private DeployedCheck checkDeployed(TfQuantizer q, TfSession s, TfExport exported, Report check)
+    /**
+     * The INT8 ONNX in ONNX Runtime (Java), then the frozen .pb in a fresh graph, each against the
+     * quantized session, on the user's batches.
+     */
+    private List<DeployedCheck> checkDeployed(TfQuantizer q, TfSession s, TfExport exported, Report check)
             throws QuantBridgeException {
-        String output = q.project().outputs().get(0);
-        String tensor = output.contains(":") ? output : output + ":0";
-        try (PyHandle batches = Reports.batches(rt, check.dataFunction(), check.dataArgs(), check.batches(), progress)) {
-            return DeployedCheck.run(rt, batches, exported.frozenPb(), "frozen graph, TensorFlow", x -> new FloatTensor[] {
-                DeployedCheck.tensor(q.runFrozen(exported.frozenPb(), x)),
-                DeployedCheck.tensor(s.predict(x, tensor, true))});
+        try (PyHandle batches = Reports.batches(rt, check.dataFunction(), check.dataArgs(), check.batches(), progress);
+             OrtSessionRunner ort = new OrtSessionRunner(exported.int8Onnx())) {
+            return DeployedCheck.runAll(rt, batches, List.of(
+                new DeployedCheck.Deployed(exported.int8Onnx(), "ONNX Runtime, Java", x -> new FloatTensor[] {
+                    DeployedCheck.ort(ort, x), q.sessionOutput(s, x)}),
+                new DeployedCheck.Deployed(exported.frozenPb(), "frozen graph, TensorFlow", x -> new FloatTensor[] {
+                    DeployedCheck.tensor(q.runFrozen(exported.frozenPb(), x)), q.sessionOutput(s, x)})));
         }
     }
 

@@ -135,7 +135,7 @@ final class TorchWorkflow implements Workflow {
             TorchExport exported = quantizer.export(qm, r.outDir(), name, r.force(), progress);
             List<Path> files = new ArrayList<>(List.of(exported.floatOnnx(), exported.int8Onnx(), exported.paramFile()));
             files.addAll(report(qm, config, r.report(), r.force(), "exported", null, quantAcc));
-            DeployedCheck deployed = r.check() == null ? null : checkDeployed(qm, exported, r.check());
+            List<DeployedCheck> deployed = r.check() == null ? List.of() : List.of(checkDeployed(qm, exported, r.check()));
             return new StepResult(files, -1, null, null, quantAcc, Workflow.quantizedLayers(config), config.layers().size(),
                     deployed);
         }

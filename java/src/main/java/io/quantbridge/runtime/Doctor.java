@@ -65,6 +65,7 @@ public final class Doctor {
         checks.add(prefix("tensorflow", v, "2.8.", setup));
         checks.add(prefix("onnx", v, "1.14.0", setup));
         checks.add(prefix("onnxruntime", v, "1.15.", setup));
+        checks.add(prefix("tf2onnx", v, "1.14.", setup));
         checks.add(prefix("numpy", v, "1.23.", setup));
         checks.add(prefix("protobuf", v, "3.20.", setup));
         checks.add(prefix("scikit-learn", v, "1.3.", setup));

@@ -97,7 +97,8 @@ public final class InProcessRunner implements JobRunner {
             }
             checkInterrupt();
             TfExport files = q.export(s, job.outDir(), job.name(), job.overwrite(), progress);
-            return new JobResult(files.params(), List.of(files.frozenPb(), files.paramFile()), batches, trained);
+            return new JobResult(files.params(), List.of(files.frozenPb(), files.floatOnnx(), files.int8Onnx(),
+                    files.paramFile()), batches, trained);
         }
     }
 

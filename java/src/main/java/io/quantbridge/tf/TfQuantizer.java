@@ -6,8 +6,13 @@ import io.quantbridge.config.ConfigFit;
 import io.quantbridge.config.LayerInfo;
 import io.quantbridge.config.QuantConfig;
 import io.quantbridge.export.StagedOutput;
+import ai.onnx.proto.OnnxMl.ModelProto;
+import io.quantbridge.io.AtomicFiles;
 import io.quantbridge.onnx.FloatTensor;
+import io.quantbridge.onnx.OnnxModels;
 import io.quantbridge.onnx.OrtSessionRunner;
+import io.quantbridge.onnx.QdqBuilder;
+import io.quantbridge.onnx.TfOnnxLayers;
 import io.quantbridge.params.ModelInfo;
 import io.quantbridge.params.ParamFile;
 import io.quantbridge.params.QuantParams;
@@ -133,8 +138,10 @@ public final class TfQuantizer {
 
     /**
      * Exports the quantized session: its checkpoint is saved, the float graph is rebuilt in a new
-     * session and the shim writes the frozen {@code <name>.pb}; Java writes
-     * {@code <name>_quant_param.json}. All-or-nothing into {@code outDir}.
+     * session and the shim writes the frozen {@code <name>.pb} and {@code <name>.onnx} (the float
+     * graph converted by tf2onnx); Java writes {@code <name>_quant_param.json} and builds
+     * {@code <name>_int8.onnx} from the float ONNX and those parameters ({@link TfOnnxLayers},
+     * {@link QdqBuilder}). All-or-nothing into {@code outDir}.
      */
     public TfExport export(TfSession quantized, Path outDir, String name, boolean overwrite, ProgressListener listener)
             throws QuantBridgeException {
@@ -145,8 +152,10 @@ public final class TfQuantizer {
                 () -> new IllegalStateException("export needs a session rewritten by optimize"));
         ProgressListener progress = listener == null ? ProgressListener.NONE : listener;
         String pbName = name + ".pb";
+        String onnxName = name + ".onnx";
+        String int8Name = name + "_int8.onnx";
         String paramName = name + "_quant_param.json";
-        try (StagedOutput out = StagedOutput.open(outDir, List.of(pbName, paramName), overwrite)) {
+        try (StagedOutput out = StagedOutput.open(outDir, List.of(pbName, onnxName, int8Name, paramName), overwrite)) {
             try {
                 progress.onEvent(new ProgressEvent("export", 0, 3, Map.of()));
                 Path ckpt = quantized.save(out.staged("quant.ckpt"));
@@ -155,16 +164,21 @@ public final class TfQuantizer {
                 try (TfSession fresh = openFloat(); PyHandle sess = (PyHandle) rt.getAttr(fresh.handle(), "sess")) {
                     result = (Map<?, ?>) rt.call("quantbridge.tf:export_pb",
                             List.of(sess, config.toMap(), project.outputs(), ckpt.toString(), out.dir().toString()),
-                            Map.of("name", name), null);
+                            Map.of("name", name, "onnx", true), null);
                 }
                 progress.onEvent(new ProgressEvent("export", 2, 3, Map.of()));
                 QuantParams params = QuantParams.fromLayerMaps("tensorflow", layerMaps(result.get("layers")))
                         .withModel(ModelInfo.of(out.staged(pbName), (String) result.get("input_shape"),
                                 names(result.get("outputs"))));
                 ParamFile.write(out.staged(paramName), params);
+                Path floatOnnx = out.staged(onnxName);
+                ModelProto floatModel = OnnxModels.load(floatOnnx);
+                QuantParams onnxParams = TfOnnxLayers.forOnnx(floatModel, params, onnxName, OnnxModels.sha256(floatOnnx));
+                AtomicFiles.write(out.staged(int8Name), QdqBuilder.build(floatModel, onnxParams).toByteArray());
                 out.commit();
                 progress.onEvent(new ProgressEvent("export", 3, 3, Map.of()));
-                return new TfExport(out.target(pbName), out.target(paramName), params);
+                return new TfExport(out.target(pbName), out.target(onnxName), out.target(int8Name),
+                        out.target(paramName), params);
             } catch (QuantBridgeException e) {
                 throw out.hidden(e);
             }
@@ -187,10 +201,28 @@ public final class TfQuantizer {
     public OrtSessionRunner.Comparison verify(TfSession quantized, TfExport files, NDArray<float[]> x)
             throws QuantBridgeException {
         NDArray<?> frozen = (NDArray<?>) runFrozen(files.frozenPb(), x);
+        return OrtSessionRunner.compare(List.of(FloatTensor.of((float[]) frozen.getData(), frozen.getDimensions())),
+                List.of(sessionOutput(quantized, x)));
+    }
+
+    /**
+     * Runs the exported INT8 QDQ ONNX in ONNX Runtime (Java) on {@code x} and compares it with the
+     * quantized session (quant_flag=1, inference) on the same input.
+     */
+    public OrtSessionRunner.Comparison verifyOnnx(TfSession quantized, TfExport files, NDArray<float[]> x)
+            throws QuantBridgeException {
+        FloatTensor got;
+        try (OrtSessionRunner ort = new OrtSessionRunner(files.int8Onnx())) {
+            got = ort.run(x.getData(), FloatTensor.of(x.getData(), x.getDimensions()).shape());
+        }
+        return OrtSessionRunner.compare(List.of(got), List.of(sessionOutput(quantized, x)));
+    }
+
+    /** The quantized session's first output on {@code x} (quant_flag=1, inference). */
+    public FloatTensor sessionOutput(TfSession quantized, NDArray<float[]> x) throws QuantBridgeException {
         String output = project.outputs().get(0);
         NDArray<?> session = (NDArray<?>) quantized.predict(x, output.contains(":") ? output : output + ":0", true);
-        return OrtSessionRunner.compare(List.of(FloatTensor.of((float[]) frozen.getData(), frozen.getDimensions())),
-                List.of(FloatTensor.of((float[]) session.getData(), session.getDimensions())));
+        return FloatTensor.of((float[]) session.getData(), session.getDimensions());
     }
 
     /** Runs a frozen {@code .pb} on {@code x} in a fresh graph and returns the first output. */

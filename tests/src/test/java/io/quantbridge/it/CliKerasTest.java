@@ -26,7 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Every step on the Keras example project (tests/projects/keras_project): a Functional model whose
  * builder returns tensor names, and a Sequential one whose builder returns the Keras model itself.
- * The frozen .pb is run afterwards and must score what the quantized session scored.
+ * The frozen .pb is run afterwards and must score what the quantized session scored; the INT8 ONNX
+ * runs in ONNX Runtime (Java) on the data batches and must agree with the quantized session.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class CliKerasTest {
@@ -36,6 +37,8 @@ class CliKerasTest {
     private static final String EVAL = "digitskeras.train:evaluate";
     private static final Pattern QUANT_ACC = Pattern.compile("quantized (\\d+\\.\\d+)");
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Pattern INT8_AGREES = Pattern.compile("deployed model_int8\\.onnx \\(ONNX Runtime, Java\\): agrees "
+            + "with the quantized model on ([0-9.]+)% of (\\d+) inputs");
 
     @TempDir
     static Path dir;
@@ -76,6 +79,15 @@ class CliKerasTest {
         }
     }
 
+    /** The INT8 ONNX (tf2onnx, then the QDQ builder) in ONNX Runtime (Java) agrees with the quantized session. */
+    private static void assertInt8OnnxAgrees(CliHarness.Result r, String which) {
+        Matcher m = INT8_AGREES.matcher(r.out());
+        assertTrue(m.find(), r.out());
+        System.out.println("quantbridge keras " + which + ": " + m.group());
+        assertEquals(4 * 32, Long.parseLong(m.group(2)), r.out());
+        assertTrue(Double.parseDouble(m.group(1)) >= 99.0, r.out());
+    }
+
     @Test
     @Order(1)
     void configListsTheKerasLayers() throws Exception {
@@ -99,11 +111,12 @@ class CliKerasTest {
                 "-o", dir.resolve("trained.ckpt")).expect(0);
         assertTrue(t.out().contains("train      15/15 loss=") && t.out().contains("training returned loss="), t.out());
         Path out = Files.createDirectories(dir.resolve("out"));
-        var e = step(FUNCTIONAL, "export", "-c", config, "--from", dir.resolve("trained.ckpt"), "-o", out, "--eval", EVAL)
-                .expect(0);
-        for (String f : List.of("model.pb", "model_quant_param.json")) {
+        var e = step(FUNCTIONAL, "export", "-c", config, "--from", dir.resolve("trained.ckpt"), "-o", out, "--eval", EVAL,
+                "-d", DATA, "-n", 4).expect(0);
+        for (String f : List.of("model.pb", "model.onnx", "model_int8.onnx", "model_quant_param.json")) {
             assertTrue(Files.size(out.resolve(f)) > 0, f);
         }
+        assertInt8OnnxAgrees(e, "functional");
         var p = run("inspect", out.resolve("model_quant_param.json")).expect(0);
         assertTrue(p.out().contains("QuantBridge parameter file (TensorFlow), 4 layers, 4 quantized"), p.out());
         double session = quantizedAccuracy(e);
@@ -122,8 +135,9 @@ class CliKerasTest {
         step(SEQUENTIAL, "calibrate", "-c", config, "--checkpoint", seqCkpt, "-d", DATA, "-n", 4,
                 "-o", dir.resolve("seq_quant.ckpt")).expect(0);
         Path out = Files.createDirectories(dir.resolve("seq_out"));
-        var e = step(SEQUENTIAL, "export", "-c", config, "--from", dir.resolve("seq_quant.ckpt"), "-o", out, "--eval", EVAL)
-                .expect(0);
+        var e = step(SEQUENTIAL, "export", "-c", config, "--from", dir.resolve("seq_quant.ckpt"), "-o", out, "--eval", EVAL,
+                "-d", DATA, "-n", 4).expect(0);
+        assertInt8OnnxAgrees(e, "sequential");
         JsonNode params = JSON.readTree(out.resolve("model_quant_param.json").toFile());
         String output = params.get("model").get("outputs").get(0).asText();
         double frozen = frozenAccuracy(out.resolve("model.pb"), output);

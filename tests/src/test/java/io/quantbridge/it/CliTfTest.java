@@ -96,7 +96,8 @@ class CliTfTest {
         Path out = Files.createDirectories(dir.resolve("out"));
         var r = step("export", "-c", config, "--from", dir.resolve("trained.ckpt"), "-o", out, "--report", out, "-d", DATA,
                 "-n", 2).expect(0);
-        for (String f : List.of("model.pb", "model_quant_param.json", "report.json", "report.html")) {
+        for (String f : List.of("model.pb", "model.onnx", "model_int8.onnx", "model_quant_param.json", "report.json",
+                "report.html")) {
             assertTrue(Files.size(out.resolve(f)) > 0, f);
         }
         assertTrue(r.out().contains("analyze    2/2"), r.out());

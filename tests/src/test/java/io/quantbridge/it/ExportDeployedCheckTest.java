@@ -1,9 +1,11 @@
 package io.quantbridge.it;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
@@ -11,8 +13,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code export -d DATA}: the deployed file itself (INT8 ONNX in ONNX Runtime from Java, frozen
- * .pb in a fresh TensorFlow graph) runs on the user's batches and is compared with the quantized
+ * {@code export -d DATA}: the deployed files themselves (the INT8 ONNX in ONNX Runtime from Java,
+ * PyTorch and TensorFlow alike; TensorFlow's frozen .pb in a fresh graph too) run on the user's batches and is compared with the quantized
  * model, and scored on the batches' labels; the numbers are printed.
  */
 class ExportDeployedCheckTest {
@@ -48,15 +50,19 @@ class ExportDeployedCheckTest {
     }
 
     @Test
-    void theFrozenGraphRunsAndAgrees() throws Exception {
+    void theTensorflowInt8OnnxAndTheFrozenGraphRunAndAgree() throws Exception {
         Path out = Files.createDirectory(dir.resolve("tf_out"));
         var r = CliHarness.run("export", "-c", dir.resolve("tf_config.json"), "-P", CliHarness.TF_PROJECT, "-m",
                 FaultProjects.TF_GRAPH, "--from", dir.resolve("quant.ckpt"), "-o", out, "-d", FaultProjects.TF_DATA,
                 "-n", 4).expect(0);
-        System.out.println("quantbridge digits " + r.out().lines().filter(l -> l.startsWith("deployed")).findFirst()
-                .orElse(""));
-        assertTrue(r.out().contains("deployed model.pb (frozen graph, TensorFlow)"), r.out());
-        assertTrue(agreement(r.out(), 4 * 32) >= 99.0, r.out());
+        List<String> lines = r.out().lines().filter(l -> l.startsWith("deployed")).toList();
+        lines.forEach(l -> System.out.println("quantbridge digits tf " + l));
+        assertEquals(2, lines.size(), r.out());
+        assertTrue(lines.get(0).startsWith("deployed model_int8.onnx (ONNX Runtime, Java)"), r.out());
+        assertTrue(lines.get(1).startsWith("deployed model.pb (frozen graph, TensorFlow)"), r.out());
+        for (String line : lines) {
+            assertTrue(agreement(line, 4 * 32) >= 99.0, r.out());
+        }
     }
 
     @Test

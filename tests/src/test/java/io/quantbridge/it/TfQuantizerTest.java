@@ -6,8 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
 import io.quantbridge.QuantBridgeException;
 import io.quantbridge.config.QuantConfig;
+import io.quantbridge.onnx.OnnxModels;
+import io.quantbridge.onnx.OrtOptimized;
 import io.quantbridge.onnx.OrtSessionRunner;
 import io.quantbridge.params.LayerParams;
 import io.quantbridge.params.ParamFile;
@@ -32,7 +36,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The TensorFlow workflow driven from Java on the digits example (real TF 2.8 graph mode):
- * config, PTQ, QAT through the vendor's flags, frozen .pb and parameter file, errors.
+ * config, PTQ, QAT through the vendor's flags, frozen .pb, float and INT8 ONNX (tf2onnx, then the QDQ
+ * builder) and parameter file, errors.
  */
 class TfQuantizerTest {
     private static final String EX = "quantbridge.examples.digits_tf";
@@ -110,7 +115,7 @@ class TfQuantizerTest {
 
             TfExport files = q.export(s, out, "digits", false, null);
             try (Stream<Path> left = Files.list(out)) {
-                assertEquals(2, left.count(), "the .pb and the parameter file, nothing else");
+                assertEquals(4, left.count(), "the .pb, the float and INT8 ONNX and the parameter file, nothing else");
             }
             QuantParams written = ParamFile.read(files.paramFile());
             assertEquals("tensorflow", written.framework().toString().toLowerCase(java.util.Locale.ROOT));
@@ -140,10 +145,37 @@ class TfQuantizerTest {
             assertTrue(c.agreement() >= 0.99, "agreement " + c.agreement());
             assertTrue(c.maxAbsDiff() <= 0.05, "max logit difference " + c.maxAbsDiff());
 
+            OrtSessionRunner.Comparison onnx = q.verifyOnnx(s, files, x);
+            Map<String, Integer> ops = OrtOptimized.opCounts(OrtOptimized.optimize(OnnxModels.load(files.int8Onnx())));
+            System.out.printf("quantbridge digits tf: INT8 ONNX (ONNX Runtime, Java) vs session: %.2f%% same class, "
+                    + "relative output error %.2e, max |dlogit| %.4f; integer kernels after ORT optimization: %d %s%n",
+                    100 * onnx.agreement(), onnx.relativeError(), onnx.maxAbsDiff(), OrtOptimized.integerKernels(ops), ops);
+            assertTrue(onnx.agreement() >= 0.99, "INT8 ONNX agreement " + onnx.agreement());
+            assertTrue(onnx.relativeError() < 0.05, "INT8 ONNX relative output error " + onnx.relativeError());
+            assertInt8Onnx(files, 4);
+
             byte[] before = Files.readAllBytes(files.frozenPb());
             assertThrows(QuantBridgeException.class, () -> q.export(s, out, "digits", false, null));
             assertArrayEquals(before, Files.readAllBytes(files.frozenPb()));
         }
+    }
+
+    /**
+     * The INT8 ONNX quantizes every layer: one int8 weight initializer per quantized layer, read through a
+     * per-channel DequantizeLinear on the output-channel axis, and a QuantizeLinear on each layer's input.
+     */
+    static void assertInt8Onnx(TfExport files, int layers) throws Exception {
+        ModelProto m = OnnxModels.load(files.int8Onnx());
+        assertEquals(layers, m.getGraph().getInitializerList().stream()
+                .filter(t -> t.getDataType() == TensorProto.DataType.INT8_VALUE && t.getName().endsWith(":0_quantized"))
+                .count(), "int8 weights");
+        assertFalse(m.getGraph().getInitializerList().stream().anyMatch(t -> t.getName().endsWith("quantbridge/weight:0")),
+                "no float copy of a quantized weight is left");
+        Map<String, Integer> ops = OrtOptimized.opCounts(m);
+        assertTrue(ops.getOrDefault("QuantizeLinear", 0) >= 1 && ops.getOrDefault("DequantizeLinear", 0) >= 2 * layers,
+                ops.toString());
+        assertEquals(OnnxModels.load(files.floatOnnx()).getGraph().getInput(0).getName(),
+                m.getGraph().getInput(0).getName());
     }
 
     @Test

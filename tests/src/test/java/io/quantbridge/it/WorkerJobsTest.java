@@ -90,7 +90,8 @@ class WorkerJobsTest {
                 .export(out, "digits", false).build();
         try (QuantBridgeService service = QuantBridgeService.start(Jobs.options(1))) {
             JobResult r = service.run(job, null);
-            assertEquals(List.of(out.resolve("digits.pb"), out.resolve("digits_quant_param.json")), r.files());
+            assertEquals(List.of(out.resolve("digits.pb"), out.resolve("digits.onnx"), out.resolve("digits_int8.onnx"),
+                    out.resolve("digits_quant_param.json")), r.files());
             assertEquals(3, r.params().quantizedLayers().size());
             assertTrue(r.trainResult().containsKey("loss"), r.trainResult().toString());
             for (LayerParams l : r.params().quantizedLayers()) {

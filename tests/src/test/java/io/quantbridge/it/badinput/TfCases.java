@@ -26,6 +26,8 @@ final class TfCases {
                 nanQuant, "NaN"));
         out.add(Lines.tfExport(f).set("--from", f.nanQuantCkpt).expect("TF export from a NaN calibrated checkpoint", 2,
                 nanQuant, "NaN"));
+        out.add(Lines.tfExport(f).set("-m", TF_BAD + "graph_with_lgamma").expect(
+                "TF export of a graph tf2onnx cannot convert", 2, "ModelError", "tf2onnx", "Lgamma"));
         out.add(Lines.tfReport(f).set("--from", f.nanQuantCkpt).expect("TF report from a NaN calibrated checkpoint", 2,
                 nanQuant, "NaN"));
         out.add(Lines.tfTrain(f).set("-t", TF_BAD + "diverging_train").drop("--train-arg")

@@ -1,0 +1,210 @@
+"""The float ONNX of a TensorFlow export: the frozen float graph converted by tf2onnx.
+
+The float graph is the exported ``.pb`` without its activation fake quant: BatchNorm folded,
+weights on their int8 grid, every op float. Java's QDQ builder turns it into the INT8 ONNX with
+the parameter file, as it does for PyTorch's float ONNX. The ONNX inputs and outputs carry the
+names the parameter file uses (``images``, ``logits``: the TF tensor names without ``:0``).
+
+tf2onnx logs an op it cannot convert and goes on, leaving a node no runtime can run; here such an
+op is a ``ModelError`` naming the op type and node, and nothing is returned.
+"""
+
+import contextlib
+import logging
+import re
+
+from quantbridge.errors import ModelError
+
+__all__ = ["OPSET", "float_graph", "to_onnx"]
+
+OPSET = 13
+_UNSUPPORTED = "is not supported"
+
+
+def float_graph(gd, rewired, outputs):
+    """A copy of the frozen ``gd`` whose quantized layers read ``rewired[layer]`` (their float input)
+    instead of their activation fake quant; what only the fake quant used is dropped."""
+    import tensorflow as tf
+    from tensorflow.core.framework import graph_pb2
+
+    out = graph_pb2.GraphDef()
+    out.CopyFrom(gd)
+    for node in out.node:
+        if node.name in rewired:
+            node.input[0] = rewired[node.name]
+    return tf.compat.v1.graph_util.extract_sub_graph(out, list(outputs))
+
+
+class _Collect(logging.Handler):
+    """Keeps tf2onnx's error records (the unsupported ops among them) instead of printing them."""
+
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+
+@contextlib.contextmanager
+def _quiet_tf2onnx():
+    """tf2onnx logs every step at INFO and its errors at ERROR; collect the errors, print nothing."""
+    logger = logging.getLogger("tf2onnx")
+    handler = _Collect()
+    saved = (logger.level, logger.propagate, list(logger.handlers))
+    logger.handlers = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.ERROR)
+    try:
+        yield handler
+    finally:
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+        logger.handlers = saved[2]
+
+
+def _placeholders(gd):
+    return [node.name for node in gd.node if node.op == "Placeholder"]
+
+
+def _layouts(value):
+    """The arrays tf2onnx may make of a TF weight for an ONNX Conv/MatMul/Gemm: a Conv2D filter
+    HWIO as OIHW, a depthwise filter [h, w, in, mult] as [in*mult, 1, h, w], a MatMul weight as
+    it is or transposed."""
+    out = [value]
+    if value.ndim == 4:
+        h, w, cin, mult = value.shape
+        out.append(value.transpose(3, 2, 0, 1))
+        out.append(value.transpose(2, 3, 0, 1).reshape(cin * mult, 1, h, w))
+    elif value.ndim == 2:
+        out.append(value.T)
+    return out
+
+
+def _name_weights(model, weights):
+    """Give each quantized layer's weight initializer the name ``<const>:0`` of its TF Const where
+    tf2onnx folded it into a new one (a depthwise filter reshaped to ONNX's group-conv layout is
+    named ``const_fold_opt__N``): found among the weight inputs of Conv/MatMul/Gemm nodes by equal
+    values in one of the layouts tf2onnx makes. Java maps the parameter file by these names."""
+    import numpy as np
+    from onnx import numpy_helper
+
+    inits = {t.name: t for t in model.graph.initializer}
+    renames = {}
+    for const, value in weights.items():
+        target = f"{const}:0"
+        if target in inits:
+            continue
+        candidates = _layouts(np.asarray(value, dtype=np.float32))
+        for node in model.graph.node:
+            if node.op_type not in ("Conv", "MatMul", "Gemm") or len(node.input) < 2:
+                continue
+            name = node.input[1]
+            if name not in inits or name in renames or name.endswith(":0"):
+                continue
+            array = numpy_helper.to_array(inits[name])
+            if any(c.shape == array.shape and np.array_equal(c, array) for c in candidates):
+                renames[name] = target
+                break
+    for old, new in renames.items():
+        inits[old].name = new
+        for node in model.graph.node:
+            for i, text in enumerate(node.input):
+                if text == old:
+                    node.input[i] = new
+
+
+_MADE = re.compile(r"^(.*)__(\d+)$")
+
+
+def _canonical_names(model, tf_names):
+    """Renumber the names tf2onnx made (``<base>__<n>``, from a process-wide counter and, for
+    folded constants, an order that varies from run to run) by first use in node order, and sort
+    the initializers by name: the same graph gives the same bytes. Names of the TF graph
+    (``tf_names``) are never touched; a graph with subgraphs (If, Loop) is left as it is."""
+    graph = model.graph
+    if any(a.g.ByteSize() or len(a.graphs) for n in graph.node for a in n.attribute):
+        return
+
+    def split(text):
+        name, sep, port = text.rpartition(":")
+        return (name, sep + port) if sep and port.isdigit() else (text, "")
+
+    used = [n.name for n in graph.node] + [t for n in graph.node for t in list(n.input) + list(n.output)]
+    used += [t.name for t in graph.initializer]
+    made = []
+    for text in used:
+        base = split(text)[0]
+        if _MADE.match(base) and base not in made and base not in tf_names:
+            made.append(base)
+    keep = {split(t)[0] for t in used} - set(made)
+    renames = {}
+    counter = 0
+    for old in made:
+        stem = _MADE.match(old).group(1)
+        counter += 1
+        while f"{stem}__{counter}" in keep:
+            counter += 1
+        renames[old] = f"{stem}__{counter}"
+
+    def rename(text):
+        base, port = split(text)
+        return renames[base] + port if base in renames else text
+
+    for node in graph.node:
+        node.name = rename(node.name)
+        node.input[:] = [rename(t) for t in node.input]
+        node.output[:] = [rename(t) for t in node.output]
+    for items in (graph.initializer, graph.value_info, graph.input, graph.output):
+        for item in items:
+            item.name = rename(item.name)
+    inits = sorted(graph.initializer, key=lambda t: t.name)
+    copies = [type(t)() for t in inits]
+    for copy, t in zip(copies, inits):
+        copy.CopyFrom(t)
+    del graph.initializer[:]
+    graph.initializer.extend(copies)
+
+
+def to_onnx(gd, outputs, weights=None, what="the float graph"):
+    """Convert the frozen GraphDef ``gd`` to ONNX (opset 13); returns the serialized ModelProto.
+
+    Inputs are its ``Placeholder`` ops, outputs the nodes ``outputs`` (port 0); both are renamed to
+    the plain node names. ``weights`` maps the Const names of the quantized layers' weights to their
+    values: each keeps the initializer name ``<const>:0`` (see ``_name_weights``). Raises
+    ``ModelError`` naming the first op tf2onnx cannot convert.
+    """
+    try:
+        import tf2onnx
+    except ImportError as exc:  # the pinned stack has it; a hand-made environment may not
+        msg = ("exporting a TensorFlow model to ONNX needs tf2onnx (pinned in python-shim/requirements.lock): "
+               f"{exc}; run ./quantbridge setup")
+        raise ModuleNotFoundError(msg) from exc
+    inputs = _placeholders(gd)
+    if not inputs:
+        msg = f"{what} has no Placeholder input on the path to {list(outputs)}; expected at least one model input"
+        raise ModelError(msg)
+    rename = {f"{name}:0": name for name in inputs + list(outputs)}
+    # tf2onnx numbers the nodes it makes with a process-wide counter: start it afresh, so the same
+    # graph gives the same bytes whatever was converted before in this process
+    tf2onnx.utils.INTERNAL_NAME = 1
+    with _quiet_tf2onnx() as log:
+        try:
+            model, _ = tf2onnx.convert.from_graph_def(gd, input_names=[f"{n}:0" for n in inputs],
+                                                      output_names=[f"{n}:0" for n in outputs], opset=OPSET,
+                                                      tensors_to_rename=rename)
+        except Exception as exc:  # noqa: BLE001 - any converter failure is a model tf2onnx cannot take
+            msg = f"tf2onnx cannot convert {what} to ONNX opset {OPSET}: {type(exc).__name__}: {exc}"
+            raise ModelError(msg) from exc
+    ops = [tuple(r.args) for r in log.records
+           if r.msg.startswith("Tensorflow op") and _UNSUPPORTED in r.msg and len(r.args or ()) == 2]
+    if ops:
+        (node, op), more = ops[0], len({o for _, o in ops}) - 1
+        others = f" (and {more} other op type(s): {sorted({o for _, o in ops} - {op})})" if more else ""
+        msg = (f"tf2onnx cannot convert {what} to ONNX opset {OPSET}: op {op!r} (node {node!r}) has no "
+               f"conversion in tf2onnx 1.14{others}; expected only ops it converts (the whole graph to the "
+               f"outputs is converted, float layers included)")
+        raise ModelError(msg)
+    _name_weights(model, weights or {})
+    _canonical_names(model, {node.name for node in gd.node} | set(rename.values()))
+    return model.SerializeToString()
