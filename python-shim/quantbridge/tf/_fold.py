@@ -10,12 +10,13 @@ one-step flips layer by layer (on ResNet50 they changed 12 % of the top-1 predic
 session runs its quantized inference on the folded layer too, and the ``.pb`` repeats it.
 
 :func:`plan` finds, on the float graph's ``GraphDef``, every layer (Conv2D,
-DepthwiseConv2dNative) whose output feeds only ``[BiasAdd ->]`` an inference BatchNorm
-(``FusedBatchNorm*`` with ``is_training`` false), directly or through the ``Switch`` of a v1
-``tf.cond`` whose predicate is a mode flag (``_graphdef.is_flag``, the learning phase of Keras
-or ``tf.compat.v1.layers``), with the BatchNorm's scale, offset, mean and variance read from
-variables or constants. The export freezes every mode flag to False, so the branch live there
-is the one live in the session when the flags are False.
+DepthwiseConv2dNative, its weight read from a variable) whose output feeds only
+``[BiasAdd ->]`` an inference BatchNorm (``FusedBatchNorm*`` with ``is_training`` false),
+directly or through the ``Switch`` of a v1 ``tf.cond`` whose predicate is a mode flag
+(``_graphdef.is_flag``, the learning phase of Keras or ``tf.compat.v1.layers``), with the
+BatchNorm's scale, offset, mean and variance read from variables or constants. The export
+freezes every mode flag to False, so the branch live there is the one live in the session when
+the flags are False.
 
 The folded numbers (``factor``, ``shift``, weights) come from :func:`fold_numpy` (export) and
 :func:`fold_tf` (session), the same operations in the same order and precision::
@@ -151,8 +152,8 @@ def plan(gd, layer_names):
     out = {}
     for name in layer_names:
         node = by_name.get(name)
-        if node is None or node.op not in FOLDABLE:
-            continue
+        if node is None or node.op not in FOLDABLE or _source(by_name, node.input[1]) is None:
+            continue                   # the export folds constant weights only
         bias = bias_source = None
         after = (name, 0)
         found = _data_users(users, name, 0)
