@@ -7,9 +7,9 @@ the learning-phase ``tf.cond`` of BatchNormalization (``Switch`` of the variable
 ``ReadVariableOp``); the export freezes those, resolves the cond with ``keras_learning_phase``
 frozen to False (inference) and folds the inference BatchNorm into the layer, as the quantized
 session does on its inference path: the .pb reproduces the session (bit for bit on every model
-here; the check is >= 99 % top-1 agreement). The keras.applications cases take about 10 s
-(MobileNet), 20 s (MobileNetV2), 60 s (EfficientNetB0), 80 s (ResNet50) and 160 s (DenseNet121)
-on two busy cores.
+here; the check is >= 99 % top-1 agreement). The keras.applications cases took 20-35 s
+(MobileNet, MobileNetV2, EfficientNetB0), 80 s (ResNet50) and 130-165 s (DenseNet121) on two
+shared cores; the whole file about 5 minutes.
 
 The models are the Keras user project's (``tests/projects/keras_project``). The digits models
 are trained for real; the keras.applications networks (``weights=None``, 32x32 inputs) get

@@ -65,6 +65,7 @@ class _Layer:
         self.input_tensor = op.inputs[0]
         self.weight_tensor = op.inputs[1]
         self.reduce_axes, self.channel_axis = weight_layout(op.type, op)
+        self.output_tensor = op.outputs[0]    # with a folded BatchNorm: the BatchNorm's result
         self.variable = None
         self.act_min = self.act_max = self.initialized = None
         self.set_min = self.set_max = self.set_range = None
@@ -352,6 +353,7 @@ def _fold_layer(state, layer, fold):
         folded = tf.nn.bias_add(op.outputs[0], shift, data_format=fold.data_format.decode())
         out = tf.where(use, folded, result, name="output")
         out.set_shape(result.shape)
+    layer.output_tensor = out
     for consumer, index in consumers:
         consumer._update_input(index, out)  # noqa: SLF001
     op._update_input(1, w_sel)  # noqa: SLF001
