@@ -330,7 +330,8 @@ def run_frozen(pb_path, feed, outputs):
 
     Grappler's constant folding, arithmetic and remapping rewrites are switched off so that
     the graph runs as written (e.g. an inference BatchNorm is not decomposed): results are then
-    bit-exact with the quantized session (which folds BatchNorm as the export does). The activation fake quant itself is exact under a default session too
+    bit-exact with the quantized session (which folds BatchNorm as the export does). The
+    activation fake quant itself is exact under a default session too
     (it divides with ``DivNoNan``, which Grappler leaves alone).
     """
     gd = graph_pb2.GraphDef()

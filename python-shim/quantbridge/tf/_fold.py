@@ -59,10 +59,6 @@ class Fold(NamedTuple):
     data_format: bytes
 
 
-def _users(gd):
-    return gdu.consumers(gd)
-
-
 def _source(by_name, text):
     """The Const / variable node behind a BatchNorm parameter input, through reads, Identity and
     Switch (any port); None when the value is computed."""
@@ -148,7 +144,7 @@ def _output(users, bn):
 def plan(gd, layer_names):
     """{layer name: Fold} for the layers of ``gd`` (the whole float graph) that fold a BatchNorm."""
     by_name = {node.name: node for node in gd.node}
-    users = _users(gd)
+    users = gdu.consumers(gd)
     out = {}
     for name in layer_names:
         node = by_name.get(name)
@@ -197,7 +193,8 @@ def fold_numpy(op_type, weight, quantized, gamma, beta, mean, var, bias, epsilon
     scale = qparams.weight_qparams(absmax)
     q = np.clip(np.rint(w / scale), qparams.W_QMIN, qparams.W_QMAX).astype(f32)
     q = (q * np.sign(factor_b)).astype(f32)
-    new_scale = np.maximum(np.abs(scale.astype(f64) * factor_b.astype(f64)), f64(qparams._EPS)).astype(f32)  # noqa: SLF001
+    eps = f64(qparams._EPS)  # noqa: SLF001 - the weight scale floor of qparams
+    new_scale = np.maximum(np.abs(scale.astype(f64) * factor_b.astype(f64)), eps).astype(f32)
     return (q * new_scale).astype(f32), shift, new_scale.reshape(-1)
 
 
@@ -221,10 +218,10 @@ def fold_tf(op_type, weight, quantized, gamma, beta, mean, var, bias, epsilon):
     if not quantized:
         return scaled, shift
     absmax = tf.reduce_max(tf.abs(weight), axis=list(range(rank - channels)), keepdims=True)
-    scale = tf.maximum(tf.math.divide_no_nan(absmax, tf.constant(np.float32(qparams.W_QMAX))), qparams._EPS)  # noqa: SLF001
+    eps = qparams._EPS  # noqa: SLF001 - the weight scale floor of qparams
+    scale = tf.maximum(tf.math.divide_no_nan(absmax, tf.constant(np.float32(qparams.W_QMAX))), eps)
     q = tf.clip_by_value(tf.round(weight / scale), float(qparams.W_QMIN), float(qparams.W_QMAX))
     q = q * tf.sign(factor_b)
-    new_scale = tf.cast(tf.maximum(tf.abs(tf.cast(scale, f64) * tf.cast(factor_b, f64)),
-                                   np.float64(qparams._EPS)), f32)  # noqa: SLF001
+    new_scale = tf.cast(tf.maximum(tf.abs(tf.cast(scale, f64) * tf.cast(factor_b, f64)), np.float64(eps)), f32)
     folded = q * new_scale
     return tf.stop_gradient(folded) + (scaled - tf.stop_gradient(scaled)), shift

@@ -117,7 +117,8 @@ class FaultCrashTest {
 
     @Test
     void theWordsOfAFatalErrorFromUserCodeAreJustOutput() throws Exception {
-        FaultProcess.Result r = calibrateTo(dir.resolve("lookalike.pth"), TORCH_MODEL, "qb_faults:print_fatal_lookalike");
+        FaultProcess.Result r = calibrateTo(dir.resolve("lookalike.pth"), TORCH_MODEL,
+                "qb_faults:print_fatal_lookalike");
         assertEquals(0, r.code(), () -> "stdout:\n" + r.out() + "\nstderr:\n" + r.err());
         assertTrue(r.err().contains("Fatal Python error: only words"), r.err());
         assertFalse(r.err().contains("error: Fatal"), r.err());
