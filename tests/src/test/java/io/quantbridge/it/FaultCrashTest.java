@@ -21,8 +21,9 @@ import org.junit.jupiter.api.io.TempDir;
  * the crash log, exit 134, no JVM banner on standard output, no crash log, core file or
  * temporary file in the user's directory. The same for {@code os.abort()} (SIGABRT, no output of
  * its own) and a "Fatal Python error" (its message in the line, CPython's report with the
- * traceback in the crash log); user code that merely prints those words is not a crash. A hard
- * {@code os._exit} in user code is an ordinary Python error (exit 3).
+ * traceback in the crash log); user code that merely prints those words is not a crash; without the
+ * launcher ({@code java ... Main}) CPython's own report stays as it is. A hard {@code os._exit} in
+ * user code is an ordinary Python error (exit 3).
  */
 class FaultCrashTest {
     private static final Pattern LOG = Pattern.compile("crash log: (\\S+)");
@@ -113,6 +114,18 @@ class FaultCrashTest {
         assertTrue(report.contains("Fatal Python error: qb_faults: the interpreter state is broken"), report);
         assertTrue(report.contains("in fatal_python_error"), "no Python traceback in the report:\n" + report);
         Files.delete(log);
+    }
+
+    @Test
+    void javaMainWithoutTheLauncherLeavesCPythonsReport() throws Exception {
+        List<Object> args = List.of("calibrate", "-c", dir.resolve("config_gen.json"), "-P", CliHarness.TORCH_PROJECT,
+                "-P", FaultProcess.HELPERS, "-m", TORCH_MODEL, "--weights", dir.resolve("float.pth"), "-d", TORCH_DATA,
+                "-n", 2, "--eval", "qb_faults:fatal_python_error", "-o", dir.resolve("crashed.pth"));
+        FaultProcess.Result r = FaultProcess.run(dir, logs, FaultProcess.java(args.toArray()));
+        assertEquals(134, r.code(), r::err);
+        assertTrue(r.err().startsWith("Fatal Python error: qb_faults: the interpreter state is broken"), r.err());
+        assertFalse(r.err().contains("error: Fatal"), r.err());
+        assertFalse(Files.exists(dir.resolve("crashed.pth")));
     }
 
     @Test
