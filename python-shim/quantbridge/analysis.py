@@ -281,7 +281,9 @@ def tf_layer_stats(sess, batches, input_name, quant_flag_name=None, extra_feed=N
     outputs on the same inputs. Neither run changes a range variable (ranges move only while
     calibrating or training). ``quant_flag_name`` names the quant-flag tensor when it is not
     the one given to ``optimize_model``. A layer's output is its op's output (a Conv2D or MatMul
-    before any separate BiasAdd). Float layers get weight statistics and their observed input range.
+    before any separate BiasAdd), or for a layer with a folded BatchNorm (``tf._fold``: the
+    quantized path runs the layer with the BatchNorm folded in) the BatchNorm's result. Float
+    layers get weight statistics and their observed input range.
 
     Raises ModelError for a graph not rewritten, calibration in progress or a quantized layer
     without a range; QuantBridgeError when ``batches`` is empty.
@@ -316,7 +318,7 @@ def tf_layer_stats(sess, batches, input_name, quant_flag_name=None, extra_feed=N
     for layer in state.layers:
         acts.setdefault(layer.name, _Activation())
 
-    layer_outputs = [layer.op.outputs[0] for layer in quantized]
+    layer_outputs = [layer.output_tensor for layer in quantized]
     # One float run for all layers unless a layer's input is another layer's output (feeding it
     # would also replace the fetched output); then one run per layer.
     fed_inputs = {layer.input_tensor.ref() for layer in quantized}
@@ -346,7 +348,7 @@ def tf_layer_stats(sess, batches, input_name, quant_flag_name=None, extra_feed=N
                 refs = sess.run(layer_outputs, feed_dict={**float_feed, **{layer.input_tensor: inputs[layer.name]
                                                                           for layer in quantized}})
             else:
-                refs = [sess.run(layer.op.outputs[0], feed_dict={**float_feed, layer.input_tensor: inputs[layer.name]})
+                refs = [sess.run(layer.output_tensor, feed_dict={**float_feed, layer.input_tensor: inputs[layer.name]})
                         for layer in quantized]
             for layer, ref, quant in zip(quantized, refs, got["quant"]):
                 outputs[layer.name].add(ref, quant)

@@ -254,7 +254,11 @@ def test_tf_stats_schema_and_reference(tf_quant):
     assert [s["weight"]["axis"] for s in stats] == [3, 2, 3, 1]
 
     # conv1 reads the model input: its float and fake-quant outputs come straight from the graph.
-    op = sess.graph.get_operation_by_name("conv1/Conv2D").outputs[0]
+    # Its BatchNorm is folded on the quantized path, so its output is the BatchNorm's result.
+    from quantbridge.tf import _rewrite
+
+    op = _rewrite.state_of(sess).layers[0].output_tensor
+    assert op.name.startswith("conv1/Conv2D/quantbridge/fold/output")
     x_t = sess.graph.get_tensor_by_name("input:0")
     flag, train = (sess.graph.get_tensor_by_name(info[k]) for k in ("quant_flag", "is_train_flag"))
     ref = np.concatenate([sess.run(op, {x_t: b, flag: 0, train: False}) for b in batches])

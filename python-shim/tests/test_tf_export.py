@@ -279,3 +279,64 @@ def test_freeze_flags_unit():
     for name in ("t", "unknown"):
         assert by_name[name].op == "Const" and not tf.make_ndarray(by_name[name].attr["value"].tensor)
     assert by_name["m"].op == "Placeholder" and by_name["md"].op == "PlaceholderWithDefault"
+
+
+def _build_bn():
+    """Three BatchNorms to fold: after conv + bias (no cond: ``training=False``), after a
+    depthwise conv (x2) and after a bias-free pointwise conv (both in the cond of an
+    ``is_training`` flag defaulting to False); ``tf.compat.v1.layers`` (reference variables)."""
+    x = tf.compat.v1.placeholder(tf.float32, [None, 6, 6, 2], name="x")
+    is_training = tf.compat.v1.placeholder_with_default(False, [], name="is_training")
+    bn = dict(epsilon=1.001e-5, momentum=0.9)
+    h = tf.nn.bias_add(tf.nn.conv2d(x, _var("k", [3, 3, 2, 4], 1), 1, "SAME", name="conv"), _var("b", [4], 2))
+    h = tf.nn.relu(tf.compat.v1.layers.batch_normalization(h, training=False, name="bn1", **bn))
+    h = tf.nn.depthwise_conv2d(h, _var("dk", [3, 3, 4, MULT], 3), [1, 1, 1, 1], "SAME", name="dw")
+    h = tf.nn.relu(tf.compat.v1.layers.batch_normalization(h, training=is_training, name="bn2", **bn))
+    h = tf.nn.conv2d(h, _var("pk", [1, 1, 4 * MULT, 4], 4), 1, "SAME", name="pw")
+    h = tf.nn.relu(tf.compat.v1.layers.batch_normalization(h, training=is_training, name="bn3", **bn))
+    h = tf.reshape(h, [-1, 6 * 6 * 4])
+    return x, is_training, tf.identity(tf.matmul(h, _var("w", [6 * 6 * 4, 4], 5), name="fc"), name="out")
+
+
+def test_folded_batch_norms_are_bit_exact_with_the_session(qtf, tmp_path):
+    """The session folds what the export folds, the same way: negative and zero gammas, tiny
+    variances, a depthwise multiplier, a BatchNorm without cond and one after a float layer."""
+    rng = np.random.RandomState(3)
+    calib = [rng.randn(16, 6, 6, 2).astype(np.float32) for _ in range(2)]
+    data = rng.randn(64, 6, 6, 2).astype(np.float32)
+    graph = tf.Graph()
+    with graph.as_default(), tf.compat.v1.Session(graph=graph) as sess:
+        x, is_training, out = _build_bn()
+        qf, it = tf.compat.v1.placeholder(tf.int32, []), tf.compat.v1.placeholder(tf.bool, [])
+        cfg = _int8_config(qtf, sess)
+        cfg["layer_strategy"]["pw"]["quant_strategy"] = "float"
+        summary = qtf.optimize_model(sess, cfg, it, qf)
+        sess.run(tf.compat.v1.global_variables_initializer())
+        variables = {v.op.name: v for v in tf.compat.v1.global_variables()}
+        for name, width in (("bn1", 4), ("bn2", 4 * MULT), ("bn3", 4)):
+            gamma = rng.uniform(0.2, 2.0, width).astype(np.float32) * rng.choice([-1, 1], width)
+            gamma[0] = 0.0
+            variance = rng.uniform(0.5, 3.0, width).astype(np.float32)
+            variance[1] = 1e-9
+            for key, value in (("gamma", gamma), ("beta", rng.randn(width)), ("moving_mean", rng.randn(width)),
+                               ("moving_variance", variance)):
+                variables[f"{name}/{key}"].load(np.asarray(value, np.float32), sess)
+        qtf.set_calibrate_state(sess, True)
+        for batch in calib:
+            sess.run(out, {x: batch, qf: 1, it: False})
+        qtf.set_calibrate_state(sess, False)
+        expected = sess.run(out, {x: data, qf: 1, it: False})
+        unfolded = sess.run(out, {x: data, qf: 1, it: False, is_training: True})   # batch statistics
+        assert np.abs(expected - unfolded).max() > 0.1
+        ckpt = tf.compat.v1.train.Saver().save(sess, str(tmp_path / "q.ckpt"))
+    assert summary["quantized"] == ["conv", "dw", "fc"] and summary["folded"] == ["conv", "dw", "pw"]
+    result = _export(qtf, _build_bn, cfg, ["out"], ckpt, tmp_path, "bn")
+    ops = [node.op for node in _read_pb(result["pb"]).node]
+    assert not {"FusedBatchNorm", "FusedBatchNormV3", "Switch", "Merge"} & set(ops)
+    assert np.array_equal(qtf.run_frozen(result["pb"], {"x": data}, ["out"])[0], expected)
+    graph = tf.Graph()
+    with graph.as_default(), tf.compat.v1.Session(graph=graph) as sess:      # Grappler on, as deployed
+        tf.compat.v1.import_graph_def(_read_pb(result["pb"]), name="")
+        assert np.array_equal(sess.run("out:0", {"x:0": data}), expected)
+    weights = {e["name"]: e["weight"] for e in result["param_dict"]["layers"] if e.get("weight")}
+    assert len(weights["dw"]["scale"]) == 4 * MULT

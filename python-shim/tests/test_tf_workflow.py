@@ -222,9 +222,11 @@ def test_frozen_pb_matches_quantized_session(vendor_flow, qat, which):
     assert agree >= PB_ARGMAX_AGREE
 
 
-def test_frozen_pb_without_bn_folding_is_bit_exact(qat):
-    """Same ops in the same order as the quantized session: the .pb reproduces it exactly."""
-    assert np.array_equal(_run_pb(qat["export_fold0"]["pb"]), qat["logits"])
+def test_frozen_pb_is_bit_exact(qat):
+    """The quantized session folds its inference BatchNorms as the export does (same ops, same
+    order): the .pb reproduces it exactly. ``fold_bn=False`` keeps the BatchNorm ops instead."""
+    assert np.array_equal(_run_pb(qat["export_fold1"]["pb"]), qat["logits"])
+    assert "FusedBatchNormV3" not in {node.op for node in _read_pb(qat["export_fold1"]["pb"]).node}
     ops = {node.op for node in _read_pb(qat["export_fold0"]["pb"]).node}
     assert "FusedBatchNormV3" in ops
 

@@ -14,7 +14,7 @@ __all__ = ["ACT_QMIN", "ACT_QMAX", "W_QMIN", "W_QMAX", "activation_qparams", "we
 
 ACT_QMIN, ACT_QMAX = 0, 255
 W_QMIN, W_QMAX = -127, 127
-SCALE_FLOOR = np.float32(1e-8)   # the one floor under every scale (PyTorch, TensorFlow, Java's QParamMath.EPS)
+SCALE_FLOOR = np.float32(1e-8)   # the one floor under every scale (PyTorch and TensorFlow; Java derives no scales)
 
 
 def activation_qparams(lo, hi, qmin=ACT_QMIN, qmax=ACT_QMAX):

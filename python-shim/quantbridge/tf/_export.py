@@ -8,11 +8,12 @@ Works on the ORIGINAL float graph (rebuilt by the user) and the quantized checkp
    (``is_training``, ...), by the constant False: the model is exported in inference mode
    (BatchNorm on its moving statistics, no dropout) even where a flag defaults to True. Bool
    placeholders of rank >= 1 are model inputs and stay. Then drop the dead ``tf.cond`` branches;
-3. fold inference BatchNorm (``Conv2D|DepthwiseConv2dNative -> [BiasAdd] -> FusedBatchNorm*``)
-   into the layer: per-channel symmetric weight quantization commutes with per-channel
-   scaling, so the weight is quantized first and the fold multiplies each channel's scale by
-   ``|gamma / sqrt(var + eps)|`` (the integer flips sign where gamma < 0): the folded weight
-   stays exactly on its int8 grid;
+3. fold the inference BatchNorms that ``_fold.plan`` finds on the float graph (``Conv2D |
+   DepthwiseConv2dNative -> [BiasAdd] -> FusedBatchNorm*``) into the layer, with the arithmetic
+   the quantized session used for them (``_fold``): per-channel symmetric weight quantization
+   commutes with per-channel scaling, so the weight is quantized first and each channel's scale
+   is multiplied by ``|gamma / sqrt(var + eps)|`` (the integer flips sign where gamma < 0): the
+   folded weight stays exactly on its int8 grid;
 4. give every quantized layer a Const weight ``<layer>/quantbridge/weight`` on its grid and an
    activation fake quant ``<layer>/quantbridge/act_quant`` (DivNoNan, Round (half to even),
    AddV2, ClipByValue, Sub, Mul with constant scale and zero point: ONNX QuantizeLinear /
@@ -25,6 +26,7 @@ Works on the ORIGINAL float graph (rebuilt by the user) and the quantized checkp
 
 import difflib
 import os
+import warnings
 
 import numpy as np
 import tensorflow as tf
@@ -33,7 +35,7 @@ from tensorflow.core.protobuf import rewriter_config_pb2
 
 from quantbridge.common import config, finite, paramfile, paths, qparams
 from quantbridge.errors import CheckpointError, ModelError
-from quantbridge.tf import _checkpoint
+from quantbridge.tf import _checkpoint, _fold
 from quantbridge.tf import _graphdef as gdu
 from quantbridge.tf import _onnx
 from quantbridge.tf import _params
@@ -114,69 +116,46 @@ def _check_checkpoint(reader, sub, quantized, ckpt_file):
     return _checkpoint.read_values(reader, [node.name for node in variables], ckpt_file)
 
 
-def _fold_batch_norm(gd, by_name, users, layer):
-    """Fold an inference BatchNorm after ``layer``; returns the per-channel factor or None."""
+def _fold_batch_norm(gd, by_name, users, fold, weight, op_type, quantized):
+    """Fold the planned inference BatchNorm ``fold`` (``_fold.plan``) into its layer: the
+    BatchNorm node becomes ``BiasAdd(layer, shift)``; returns (folded weight, weight scales or
+    None), or None where the frozen graph does not have the planned shape."""
     def single_user(name):
         found = users.get(name, [])
         return found[0][0] if len(found) == 1 and found[0][2] == 0 else None
 
-    nxt = single_user(layer)
+    nxt = single_user(fold.layer)
     bias = None
-    if nxt is not None and nxt.op == "BiasAdd" and gdu.node_name(nxt.input[0]) == layer:
-        bias = gdu.const_value(by_name, nxt.input[1])
-        if bias is None:
+    if fold.bias is not None:
+        if nxt is None or nxt.name != fold.bias or gdu.node_name(nxt.input[0]) != fold.layer:
             return None
+        bias = gdu.const_value(by_name, nxt.input[1])
         nxt = single_user(nxt.name)
-    if nxt is None or nxt.op not in _BN_OPS or nxt.attr["is_training"].b:
+    if (fold.bias is not None and bias is None) or nxt is None or nxt.name != fold.bn or nxt.op not in _BN_OPS \
+            or nxt.attr["is_training"].b:
         return None
     if any(port != 0 for _, _, port in users.get(nxt.name, [])):
         return None
-    gamma, beta, mean, var = (gdu.const_value(by_name, text) for text in nxt.input[1:5])
-    if any(v is None for v in (gamma, beta, mean, var)):
+    params = [gdu.const_value(by_name, text) for text in nxt.input[1:5]]
+    if any(v is None for v in params):
         return None
-    eps = np.float64(nxt.attr["epsilon"].f)
-    factor = (gamma.astype(np.float64) / np.sqrt(var.astype(np.float64) + eps)).astype(np.float32)
-    shift = (((0.0 if bias is None else bias.astype(np.float64)) - mean) * factor + beta).astype(np.float32)
+    folded, shift, scales = _fold.fold_numpy(op_type, weight, quantized, *params, bias, fold.epsilon)
     controls = [text for text in nxt.input if text.startswith("^")]
     data_format = nxt.attr["data_format"].s or b"NHWC"
     new_bias = gdu.const_node(f"{nxt.name}/folded_bias", shift)
-    replacement = gdu.op_node(nxt.name, "BiasAdd", [layer, new_bias.name] + controls, data_format=data_format)
+    replacement = gdu.op_node(nxt.name, "BiasAdd", [fold.layer, new_bias.name] + controls, data_format=data_format)
     nxt.CopyFrom(replacement)
     gd.node.extend([new_bias])
-    return factor
+    return folded, scales
 
 
-def _quantize_weight(weight, op_type, reduce_axes, channel_axis, factor):
-    """(weight on its int8 grid, per-channel scales): fold ``factor`` after quantizing."""
+def _quantize_weight(weight, op_type, reduce_axes, channel_axis):
+    """(weight on its int8 grid, per-channel scales)."""
     w = weight.astype(np.float32)
-    if op_type == "DepthwiseConv2dNative":
-        h, k, cin, mult = w.shape
-        w = w.reshape(h, k, cin * mult)
-        channel_axis = 2
-    else:
-        w = np.moveaxis(w, channel_axis, -1)
-    absmax = np.max(np.abs(w), axis=tuple(range(w.ndim - 1)))
+    absmax = np.max(np.abs(w), axis=tuple(reduce_axes), keepdims=True)
     scale = qparams.weight_qparams(absmax)
-    q = np.clip(np.rint(w / scale), qparams.W_QMIN, qparams.W_QMAX)
-    if factor is not None:
-        factor = factor.reshape(-1).astype(np.float32)
-        q = q * np.sign(factor)
-        scale = np.maximum(np.abs(scale.astype(np.float64) * factor), qparams.SCALE_FLOOR).astype(np.float32)
-    wq = (q * scale).astype(np.float32)
-    if op_type == "DepthwiseConv2dNative":
-        wq = wq.reshape(weight.shape)
-    else:
-        wq = np.moveaxis(wq, -1, channel_axis)
-    return wq, scale
-
-
-def _fold_float_weight(weight, op_type, channel_axis, factor):
-    w = weight.astype(np.float32)
-    if op_type == "DepthwiseConv2dNative":
-        return (w * factor.reshape(w.shape[2], w.shape[3])).astype(np.float32)
-    shape = [1] * w.ndim
-    shape[channel_axis] = -1
-    return (w * factor.reshape(shape)).astype(np.float32)
+    wq = (np.clip(np.rint(w / scale), qparams.W_QMIN, qparams.W_QMAX) * scale).astype(np.float32)
+    return wq, scale.reshape(-1)
 
 
 def _activation_nodes(prefix, x, scale, zero_point):
@@ -197,9 +176,10 @@ def _activation_nodes(prefix, x, scale, zero_point):
             gdu.op_node(prefix, "Mul", [f"{prefix}/sub", scale_node.name])]
 
 
-def _transform(gd, layers, strategies, ranges, fold_bn):
+def _transform(gd, layers, strategies, ranges, folds):
     """BN folding, weight grids and activation fake quant; returns (GraphDef, param entries, float
-    inputs): the last maps each quantized layer to the tensor its fake quant reads."""
+    inputs): the last maps each quantized layer to the tensor its fake quant reads.
+    ``folds``: ``{layer: _fold.Fold}`` of the BatchNorms to fold (empty: none)."""
     by_name = {node.name: node for node in gd.node}
     users = gdu.consumers(gd)
     entries = []
@@ -220,17 +200,20 @@ def _transform(gd, layers, strategies, ranges, fold_bn):
                 msg = f"layer {name}: its weight is not a constant after freezing ({node.input[1]})"
                 raise ModelError(msg)
             continue
-        factor = None
-        if fold_bn and op.type in ("Conv2D", "DepthwiseConv2dNative"):
-            factor = _fold_batch_norm(gd, by_name, users, name)
-        if strategy != config.INT8:
-            if factor is not None:
-                folded = gdu.const_node(f"{name}/{SCOPE}/weight", _fold_float_weight(weight, op.type, channel_axis,
-                                                                                      factor))
-                gd.node.extend([folded])
-                node.input[1] = folded.name
+        quantized = strategy == config.INT8
+        folded = None
+        if name in folds:
+            folded = _fold_batch_norm(gd, by_name, users, folds[name], weight, op.type, quantized)
+            if folded is None:
+                warnings.warn(f"layer {name}: BatchNorm {folds[name].bn} was not folded (the frozen graph differs "
+                              f"from the float graph around it); the .pb keeps it", stacklevel=3)
+        if not quantized:
+            if folded is not None:
+                const = gdu.const_node(f"{name}/{SCOPE}/weight", folded[0])
+                gd.node.extend([const])
+                node.input[1] = const.name
             continue
-        wq, scales = _quantize_weight(weight, op.type, reduce_axes, channel_axis, factor)
+        wq, scales = folded if folded is not None else _quantize_weight(weight, op.type, reduce_axes, channel_axis)
         weight_node = gdu.const_node(f"{name}/{SCOPE}/weight", wq)
         x = node.input[0]
         lo, hi = ranges[name]
@@ -361,7 +344,8 @@ def _export(sess, config_file, output_name_list, ckpt_file, output_dir, name, ov
     frozen, flags = gdu.freeze(sub, values)
     frozen, _dead = gdu.resolve_switches(frozen, keep=outputs)
     frozen = tf.compat.v1.graph_util.extract_sub_graph(frozen, outputs)
-    frozen, entries, float_inputs = _transform(frozen, layers, strategies, ranges, fold_bn)
+    folds = _fold.plan(graph.as_graph_def(), list(layers)) if fold_bn else {}
+    frozen, entries, float_inputs = _transform(frozen, layers, strategies, ranges, folds)
     frozen = tf.compat.v1.graph_util.extract_sub_graph(frozen, outputs)
     _check_frozen(frozen, outputs)
     onnx_bytes = None
@@ -403,8 +387,8 @@ def run_frozen(pb_path, feed, outputs):
 
     Grappler's constant folding, arithmetic and remapping rewrites are switched off so that
     the graph runs as written (e.g. an inference BatchNorm is not decomposed): results are then
-    bit-exact with the quantized training session where the graphs compute the same thing
-    (``fold_bn=False``). The activation fake quant itself is exact under a default session too
+    bit-exact with the quantized session (which folds BatchNorm as the export does). The
+    activation fake quant itself is exact under a default session too
     (it divides with ``DivNoNan``, which Grappler leaves alone).
     """
     gd = graph_pb2.GraphDef()

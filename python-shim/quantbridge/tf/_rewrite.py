@@ -23,6 +23,13 @@ running the quantized graph before calibrating gives a usable (if batch-dependen
 rather than a degenerate [0, 0] range. ``set_calibrate_state(sess, True)`` clears the flags,
 so a calibration still starts from scratch.
 
+Where an inference BatchNorm follows a layer (``_fold``), the quantized path runs the layer with
+the BatchNorm folded into it, exactly as the frozen ``.pb`` does, whenever the BatchNorm's
+``tf.cond`` (if any) takes its inference branch::
+
+    use = quant_flag > 0 and every mode flag of the BatchNorm's cond selects inference
+    L(x', where(use, fold_w(w), w')); BatchNorm result := where(use, BiasAdd(L(...), shift), BN(...))
+
 With ``quantbridge.calibration.method`` ``percentile`` or ``mse`` a ``py_func`` also feeds the
 calibrating batches into a ``common.qparams.HistogramObserver`` per layer (an empty slice
 otherwise); ``set_calibrate_state(sess, False)`` writes the chosen range into the variables.
@@ -37,7 +44,7 @@ import tensorflow as tf
 
 from quantbridge.common import config, qparams
 from quantbridge.errors import ModelError
-from quantbridge.tf import _ops, _params
+from quantbridge.tf import _fold, _graphdef, _ops, _params
 from quantbridge.tf._graph import SCOPE, SUPPORTED, graph_of, layer_ops, trace_weight, weight_layout
 
 __all__ = ["EMA_DECAY", "optimize_model", "set_calibrate_state", "float_saver", "init_quant_variables",
@@ -58,6 +65,7 @@ class _Layer:
         self.input_tensor = op.inputs[0]
         self.weight_tensor = op.inputs[1]
         self.reduce_axes, self.channel_axis = weight_layout(op.type, op)
+        self.output_tensor = op.outputs[0]    # with a folded BatchNorm: the BatchNorm's result
         self.variable = None
         self.act_min = self.act_max = self.initialized = None
         self.set_min = self.set_max = self.set_range = None
@@ -82,6 +90,7 @@ class _State:
         self.calibrating_var = None
         self.calib_on = self.calib_off = self.init_op = None
         self.calibrating = False
+        self.folded = []
         self.saver = None
         self.lock = threading.Lock()
 
@@ -150,6 +159,10 @@ def optimize_model(sess, config_file, is_train_flag, quant_flag, *, checked=Fals
     The new variables are initialised here. Raises ConfigError / ModelError before changing
     anything when the config or the graph does not fit. ``checked``: ``config_file`` is a dict
     that already passed the structural rules (Java ran them); only the graph fit is checked then.
+
+    An inference BatchNorm right after a layer (``_fold.plan``) is folded into it on the
+    quantized inference path, as the export folds it, so that the frozen ``.pb`` computes what
+    this session computes; the returned summary lists those layers under ``folded``.
     """
     graph = graph_of(sess)
     if graph in _registry:
@@ -174,12 +187,17 @@ def optimize_model(sess, config_file, is_train_flag, quant_flag, *, checked=Fals
                       "layers. Build the training op after optimize_model for quantization-aware training.",
                       stacklevel=2)
 
+    folds = _fold.plan(graph.as_graph_def(), [layer.name for layer in layers])
     state = _State(graph, layers, quant_flag, is_train_flag, calibration)
+    state.folded = sorted(folds)
     with graph.as_default(), graph.control_dependencies(None):
         state.original_vars = list(graph.get_collection(tf.compat.v1.GraphKeys.GLOBAL_VARIABLES))
         _build_shared(state)
         for layer in state.quantized:
             _rewrite_layer(state, layer)
+        for layer in state.layers:
+            if layer.name in folds:
+                _fold_layer(state, layer, folds[layer.name])
         state.calib_on = tf.group([state.calibrating_var.assign(True, read_value=False)]
                                   + [layer.initialized.assign(False, read_value=False) for layer in state.quantized],
                                   name=f"{SCOPE}/calibration_on")
@@ -227,7 +245,8 @@ def _check_session_sees_rewrite(sess, layer):
 def state_summary(state):
     return {"quantized": [layer.name for layer in state.quantized],
             "float": [layer.name for layer in state.layers if not layer.quantized],
-            "variables": [v.op.name for v in state.quant_vars], "calibration": state.method}
+            "variables": [v.op.name for v in state.quant_vars], "calibration": state.method,
+            "folded": list(state.folded)}
 
 
 def _variable(initial, name, collections=None):
@@ -298,6 +317,47 @@ def _rewrite_layer(state, layer):
     w_new.set_shape(w.shape)
     op._update_input(0, x_new)  # noqa: SLF001 - the documented way to reroute an op's input
     op._update_input(1, w_new)  # noqa: SLF001
+
+
+def _read_source(graph, name):
+    """The value of a variable or Const (a node name from ``_fold.plan``), read outside any cond."""
+    op = graph.get_operation_by_name(name)
+    if op.type == "VarHandleOp":
+        return tf.raw_ops.ReadVariableOp(resource=op.outputs[0], dtype=op.get_attr("dtype"))
+    return tf.identity(op.outputs[0])
+
+
+def _tensor(graph, text):
+    name, port = _graphdef.parse_input(text)
+    return graph.get_tensor_by_name(f"{name}:{port}")
+
+
+def _fold_layer(state, layer, fold):
+    """Quantized inference with the BatchNorm after ``layer`` folded, as the export folds it
+    (``_fold``): where the layer runs quantized and the BatchNorm's cond takes its inference
+    branch, the layer uses the folded weight and ``BiasAdd(layer, shift)`` replaces the
+    BatchNorm's result; otherwise (float path, training branch) everything is as before."""
+    graph, op = state.graph, layer.op
+    with tf.compat.v1.name_scope(f"{layer.name}/{SCOPE}/fold/"):
+        use = state.quant_on
+        for pred, port in fold.switches:
+            pred = tf.reshape(_tensor(graph, pred), [])
+            use = tf.logical_and(use, pred if port == 1 else tf.logical_not(pred))
+        params = [_read_source(graph, name) for name in fold.sources]
+        bias = _read_source(graph, fold.bias_source) if fold.bias is not None else None
+        weight, shift = _fold.fold_tf(op.type, layer.weight_tensor, layer.quantized, *params, bias, fold.epsilon)
+        current = op.inputs[1]
+        w_sel = tf.where(use, weight, current, name="weight")
+        w_sel.set_shape(current.shape)
+        result = _tensor(graph, fold.output)
+        consumers = [(c, i) for c in result.consumers() for i, t in enumerate(c.inputs) if t is result]
+        folded = tf.nn.bias_add(op.outputs[0], shift, data_format=fold.data_format.decode())
+        out = tf.where(use, folded, result, name="output")
+        out.set_shape(result.shape)
+    layer.output_tensor = out
+    for consumer, index in consumers:
+        consumer._update_input(index, out)  # noqa: SLF001
+    op._update_input(1, w_sel)  # noqa: SLF001
 
 
 def _collector(state, layer):

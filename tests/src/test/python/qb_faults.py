@@ -1,9 +1,9 @@
 """User functions that fail the way real user code sometimes does, for the fault tests
-(``tests/src/test/java/io/quantbridge/it/Fault*Test.java``): a segfault in native code, a hard
-``os._exit``, and functions that run until they are interrupted. They are passed to the command
-line next to the example projects' own functions (``-P tests/src/test/python``), and the training functions the service-mode fault tests run
-inside worker JVMs (never in the test JVM: a crash there must end one worker and fail one job).
-"""
+(``tests/src/test/java/io/quantbridge/it/Fault*Test.java``): a segfault in native code, an abort,
+a "Fatal Python error", a hard ``os._exit``, and functions that run until they are interrupted.
+They are passed to the command line next to the example projects' own functions
+(``-P tests/src/test/python``), and the training functions the service-mode fault tests run
+inside worker JVMs (never in the test JVM: a crash there must end one worker and fail one job)."""
 
 import ctypes
 import os
@@ -15,6 +15,28 @@ def segfault(*args, **kwargs):
     """Dereferences NULL in native code (what a broken extension module does)."""
     sys.stdout.flush()
     ctypes.string_at(0)
+
+
+def abort(*args, **kwargs):
+    """Aborts the process (SIGABRT), as ``os.abort()`` or a failed C ``assert`` in a library does."""
+    sys.stdout.flush()
+    os.abort()
+
+
+def fatal_python_error(*args, **kwargs):
+    """Stops the interpreter with a "Fatal Python error" (``Py_FatalError``: CPython's report on
+    stderr, then abort()), as a broken extension module can."""
+    sys.stdout.flush()
+    ctypes.pythonapi.Py_FatalError(b"qb_faults: the interpreter state is broken")
+
+
+def print_fatal_lookalike(batch_size=32, num_batches=8, rank=0, world_size=1):
+    """Prints the words CPython's fatal errors start with, then yields the digits batches: not a crash."""
+    sys.stderr.write("Fatal Python error: only words\n")
+    sys.stderr.flush()
+    from digitsnet import data
+
+    return data.calibration_batches(batch_size, num_batches, rank, world_size)
 
 
 def os_exit(*args, code=7, **kwargs):

@@ -6,6 +6,7 @@ import static io.quantbridge.it.FaultProjects.TORCH_MODEL;
 import static io.quantbridge.it.FaultProjects.TORCH_TRAIN;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,7 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
  * process group) and as {@code kill -INT PID} does, through the launcher and through
  * {@code java ... Main}: the process ends within seconds with exit 130 and the one line
  * {@code interrupted}; the output the user already had is intact and no temporary file is left.
- * A TensorFlow {@code Session.run} that would run for minutes is stopped too.
+ * A TensorFlow {@code Session.run} that would run for minutes is stopped too. {@code kill -ABRT}
+ * through the launcher ends the run with exit 134 and one error line naming SIGABRT and a crash log.
  */
 class FaultSignalTest {
     private static final int SECONDS = 30;
@@ -103,6 +105,33 @@ class FaultSignalTest {
     void aSessionRunOfMinutesIsStoppedToo() throws Exception {
         interrupt(tfTrain(true, "qb_faults:tf_long_run", dir.resolve("trained_e.ckpt").toString()),
                 "long Session.run started", "INT", false, 130, "interrupted");
+    }
+
+    /** {@code kill -ABRT} (to the launcher or its group) aborts the JVM: one error line naming the signal. */
+    private static void abort(boolean group, String name) throws Exception {
+        Path out = Files.write(dir.resolve(name), USERS);
+        List<String> names = FaultProcess.names(dir);
+        FaultProcess p = FaultProcess.start(dir, logs, torchTrain(true, out.toString()));
+        p.awaitOutput("train ", 240);
+        p.signal("ABRT", group);
+        FaultProcess.Result r = p.await(SECONDS);
+        r.oneLine(134, "error: the process was ended by SIGABRT", "kill -ABRT", "crash log: ");
+        Path log = Path.of(r.err().substring(r.err().indexOf("crash log: ") + "crash log: ".length()).strip());
+        assertTrue(Files.isRegularFile(log) && !log.startsWith(dir), "crash log " + log);
+        Files.delete(log);
+        assertArrayEquals(USERS, Files.readAllBytes(out), out + " changed");
+        assertEquals(names, FaultProcess.names(dir), "files appeared or vanished in the working directory");
+        assertEquals(List.of(), FaultProcess.litter(dir));
+    }
+
+    @Test
+    void sigabrtToThePidThroughTheLauncherIsNamed() throws Exception {
+        abort(false, "trained_g.pth");
+    }
+
+    @Test
+    void sigabrtToTheGroupThroughTheLauncherIsNamed() throws Exception {
+        abort(true, "trained_h.pth");
     }
 
     @Test
