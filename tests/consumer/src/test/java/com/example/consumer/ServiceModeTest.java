@@ -65,7 +65,7 @@ class ServiceModeTest {
             assertEquals(List.of("digits.onnx", "digits_int8.onnx", "digits_quant_param.json"),
                     t.files().stream().map(p -> p.getFileName().toString()).toList());
             assertEquals(4, t.params().quantizedLayers().size());
-            assertEquals(List.of("digits.pb", "digits_quant_param.json"),
+            assertEquals(List.of("digits.pb", "digits.onnx", "digits_int8.onnx", "digits_quant_param.json"),
                     g.files().stream().map(p -> p.getFileName().toString()).toList());
             assertEquals(3, g.params().quantizedLayers().size());
             System.out.println("consumer: torch " + t.trainResult() + ", tensorflow " + g.trainResult());
