@@ -7,7 +7,7 @@ Layout (seed)::
       "input_shape": "x:1,3,224,224",                             # PyTorch only
       "layer_strategy": {"<layer>": {"op_type": "<op type>", "quant_strategy": "float"}},
       "quantbridge": {"calibration": {"method": "minmax"},       # optional extra section
-                      "integer_kernels": false,                  # derived points for ORT integer kernels
+                      "integer_kernels": true,                   # derived points for ORT integer kernels
                       "reduce_range": false}                     # 7-bit activations (u8*s8 saturation)
     }
 
@@ -28,7 +28,7 @@ FLOAT = "float"
 INT8 = "Quant_INT8-8"
 EXTRA_KEY = "quantbridge"
 CALIBRATION_METHODS = ("minmax", "percentile", "mse")
-DEFAULT_EXTRA = {"calibration": {"method": "minmax", "percentile": 99.99, "bins": 2048}, "integer_kernels": False,
+DEFAULT_EXTRA = {"calibration": {"method": "minmax", "percentile": 99.99, "bins": 2048}, "integer_kernels": True,
                  "reduce_range": False}
 _SHAPE_PART = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*:\s*(\d+(?:\s*,\s*\d+)*)\s*$")
 
@@ -131,7 +131,7 @@ def extra_settings(cfg):
         raise ConfigError(msg)
     flags = {}
     for flag in ("integer_kernels", "reduce_range"):
-        flags[flag] = extra.get(flag, False)
+        flags[flag] = extra.get(flag, DEFAULT_EXTRA[flag])
         if not isinstance(flags[flag], bool):
             msg = f"'{EXTRA_KEY}.{flag}' is {flags[flag]!r}; expected true or false"
             raise ConfigError(msg)
