@@ -30,6 +30,13 @@ consumer sees the quantized tensor in PyTorch as in the ONNX graph; a point whos
 its owner layer reads needs no hook (the layer quantizes it). Points are found with
 ``torch.fx`` symbolic tracing of the float model; an untraceable model gets none (its layers
 keep input-only quantization, with a warning).
+
+A point is made only where a quantized layer downstream needs the int8 value, and it is active
+only while the layers it derives from (``sources``) are quantized and one of those downstream
+(``consumers``) is: switching a layer to float in place (sensitivity analysis) drops its points as
+a config keeping it ``float`` would. Each quantized conv/linear whose output is a point is a
+:class:`Group`: in eval mode it computes the deployed integer arithmetic
+(:mod:`quantbridge.torch._integer`), the BatchNorm folded into it passing its result through.
 """
 
 import collections
