@@ -283,6 +283,7 @@ def plan(model, quantized):
         return sorted(found)
 
     points = []
+    placed = {}            # canonical node -> the name of the point that serves it
     for node in nodes:
         if node not in marked:
             continue
@@ -295,40 +296,46 @@ def plan(model, quantized):
         owner = quantized[readers[0].target] if readers else None
         needs_hook = any(not (u.op == "call_module" and u.target == (readers[0].target if readers else None))
                          for u in canonical.users)
-        call = _choose_call(tracer, canonical)
-        if call is None:
-            continue            # no module returns the tensor: it stays float (so do its mirrors)
         reached = consumers(canonical)
         if not reached:
             continue            # no quantized layer downstream needs an int8 input: the tensor stays float
-        # the mirrors: every tensor up the transparent chain that ends here
+        # every tensor up the transparent chain that ends here
         up = [canonical]
         while True:
             prev = _tensor_args(up[-1])[:1]
             if not prev or prev[0] not in marked or _chain(prev[0], modules)[-1] is not canonical:
                 break
             up.append(prev[0])
-        for mirror in reversed(up[1:]):
+        # the point sits on the last tensor of the chain that a module returns (a function such as
+        # torch.flatten at the end passes the on-grid values unchanged to the owner, which quantizes
+        # them again with the same parameters)
+        at = next((i for i, n in enumerate(up) if _choose_call(tracer, n) is not None), None)
+        if at is None:
+            continue            # no module returns any of these tensors: they stay float
+        point_node = up[at]
+        hook = needs_hook or (at > 0 and owner is None)
+        for mirror in reversed(up[at + 1:]):
             mcall = _choose_call(tracer, mirror)
             if mcall is not None:
-                points.append(Point(mirror.name, owner, mcall, False, mirror_of=canonical.name,
+                points.append(Point(mirror.name, owner, mcall, False, mirror_of=point_node.name,
                                     sources=sorted(marked[mirror]), consumers=reached))
-        points.append(Point(canonical.name, owner, call, needs_hook, sources=sorted(marked[canonical]),
-                            consumers=reached, merged_into=merged.get(canonical)))
-    emitted = {p.name for p in points if p.mirror_of is None}
+        points.append(Point(point_node.name, owner, _choose_call(tracer, point_node), hook,
+                            sources=sorted(marked[point_node]), consumers=reached,
+                            merged_into=merged.get(canonical)))
+        placed[canonical] = point_node.name
     groups = []
     for layer, bn, act, end, direct in candidates:
         canonical = _chain(end, modules)[-1]
         module = modules.get(layer.target)
         cls = _layers.float_class(module)
-        if canonical.name not in emitted or calls[layer.target] != 1 or cls not in (nn.Conv1d, nn.Conv2d, nn.Linear):
+        if canonical not in placed or calls[layer.target] != 1 or cls not in (nn.Conv1d, nn.Conv2d, nn.Linear):
             continue
         if cls is not nn.Linear and module.padding_mode != "zeros":
             continue
         if bn is not None and (cls is nn.Linear or not _foldable(layer, bn, modules, calls, read)):
             continue            # the export keeps this BatchNorm: the layer's output stays float there
         groups.append(Group(layer.target, bn.target if bn is not None else None,
-                            _act_kind(act, modules) if act is not None else None, canonical.name, direct))
+                            _act_kind(act, modules) if act is not None else None, placed[canonical], direct))
     return points, groups
 
 
