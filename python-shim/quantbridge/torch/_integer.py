@@ -20,13 +20,16 @@ A forward pass with autograd on (``requires_grad`` weights outside ``torch.no_gr
 float path, so that gradients flow; evaluate under ``torch.no_grad()`` for the deployed arithmetic.
 """
 
+import contextlib
+
 import torch
-import torch.nn.functional as F
 
 from quantbridge.torch import _points
 from quantbridge.torch._modules import _W_SCALE_MIN, _divisor
 
-__all__ = ["group_forward"]
+__all__ = ["group_forward", "layer_outputs"]
+
+_OFF = "_quantbridge_group_off"
 
 _INT32 = (-2.0 ** 31, 2.0 ** 31 - 1)
 
@@ -47,7 +50,7 @@ def group_forward(layer, x, compute):
     float32 tensors.
     """
     group = layer.__dict__.get(_points.GROUP_ATTR)
-    if group is None or layer.training:
+    if group is None or layer.training or layer.__dict__.get(_OFF):
         return None
     bn, act, out_q, direct_q, activity = group
     act_q, w_q = layer.activation_quant, layer.weight_quant
@@ -105,3 +108,22 @@ def _deployed(layer, x, bn, out_q, compute):
     y = torch.round_(y).clamp_(out_q.quant_min - zp_y, out_q.quant_max - zp_y).mul_(s_y)
     setattr(y, _points.FOLDED_ATTR, id(bn) if bn is not None else None)
     return y
+
+
+@contextlib.contextmanager
+def layer_outputs(model):
+    """Within the block every quantized layer of ``model`` returns its own output
+    (``conv(fq(x), fq(w))``, BatchNorm after it in float) instead of its group's requantized output:
+    for per-layer statistics that compare a layer's output with its float op's. Blocks nest."""
+    layers = [m for m in model.modules() if _points.GROUP_ATTR in m.__dict__]
+    before = [m.__dict__.get(_OFF) for m in layers]
+    for m in layers:
+        m.__dict__[_OFF] = True
+    try:
+        yield model
+    finally:
+        for m, old in zip(layers, before):
+            if old is None:
+                m.__dict__.pop(_OFF, None)
+            else:
+                m.__dict__[_OFF] = old
