@@ -179,7 +179,7 @@ def torch_layer_stats(quant_model, batches, max_batches=None):
     import torch
 
     from quantbridge.common.batches import no_batches, source_of
-    from quantbridge.torch import _batches, _config, _layers
+    from quantbridge.torch import _batches, _config, _integer, _layers
     from quantbridge.torch._modules import cached_weights
 
     _config.check_model(quant_model, "quant_model")
@@ -228,7 +228,8 @@ def torch_layer_stats(quant_model, batches, max_batches=None):
         for name, (_, module) in layers.items():
             handles.append(module.register_forward_hook(hook_for(name, module)))
         quant_model.eval()
-        with torch.no_grad(), cached_weights(quant_model):
+        # each layer's own output (not its BatchNorm-folded, requantized group's) against its float op
+        with torch.no_grad(), cached_weights(quant_model), _integer.layer_outputs(quant_model):
             for batch in batches:
                 if max_batches is not None and count >= int(max_batches):
                     break

@@ -151,3 +151,71 @@ def test_quant_loss_includes_the_points_and_qat_learns_their_scales():
     (out.pow(2).mean() + with_points).backward()
     opt.step()
     assert float(q.quantbridge_points["block_bn2"].scale) != before
+
+
+def _calibrated(model_cls=Net, **kw):
+    torch.manual_seed(0)
+    model = model_cls().eval()
+    with torch.no_grad():                       # BatchNorm statistics that are not the identity
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+    float_state = {k: v.clone() for k, v in model.state_dict().items()}
+    cfg, q = _quant(model, **kw)
+    g = torch.Generator().manual_seed(1)
+    calibrate(q, [torch.randn(8, 2, 8, 8, generator=g) for _ in range(3)])
+    return cfg, q, float_state
+
+
+def test_points_are_the_default():
+    cfg = build_config(Net().eval(), "x:1,2,8,8")
+    for entry in cfg["layer_strategy"].values():
+        entry["quant_strategy"] = "Quant_INT8-8"
+    q = optimize_model(Net().eval(), cfg)
+    assert len(_points.points_of(q)) == 5
+    groups = {path: m.__dict__[_points.GROUP_ATTR] for path, m in q.named_modules()
+              if _points.GROUP_ATTR in m.__dict__}
+    assert set(groups) == {"stem.0", "block.conv1", "block.conv2"}      # fc's output is the model's
+    assert groups["stem.0"][0] is q.stem[1] and groups["stem.0"][1] == "relu"
+
+
+def test_eval_mode_computes_the_folded_integer_arithmetic():
+    _, q, _ = _calibrated()
+    x = torch.randn(16, 2, 8, 8, generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        deployed = q.pool(q.stem(x))     # conv -> folded BN -> ReLU, requantized by the point's quantizer
+        for m in q.modules():
+            m.__dict__.pop(_points.GROUP_ATTR, None)
+        float_path = q.pool(q.stem(x))   # conv -> BN in float, then the point's quantizer (after the pool)
+    point = q.block.conv1.activation_quant       # the stem's point moved through the pool, owned by block.conv1
+    scale, zp = point.qparams()["scale"], point.qparams()["zero_point"]
+    codes = deployed / scale + zp
+    assert torch.allclose(codes, codes.round(), atol=1e-3) and float(codes.min()) >= 0   # on the output grid
+    diff = (deployed - float_path).abs()
+    assert float(diff.max()) <= scale * 1.0001          # at most one step apart where a rounding flips
+    assert float((diff > 1e-6).float().mean()) < 0.05
+
+
+def test_a_layer_switched_to_float_takes_its_points_with_it():
+    _, q, float_state = _calibrated()
+    x = torch.randn(16, 2, 8, 8, generator=torch.Generator().manual_seed(5))
+    for m in q.modules():
+        if hasattr(m, "weight_quant"):
+            m.weight_quant.disable_fake_quant()
+            m.activation_quant.disable_fake_quant()
+    model = Net().eval()
+    model.load_state_dict(float_state)
+    with torch.no_grad():
+        assert torch.equal(q(x), model(x))           # no derived point stays active
+
+
+def test_training_mode_runs_batchnorm_in_float_with_batch_statistics():
+    _, q, _ = _calibrated()
+    q.train()
+    x = torch.randn(16, 2, 8, 8, generator=torch.Generator().manual_seed(5))
+    out = q(x)
+    out.pow(2).mean().backward()
+    assert q.stem[0].weight.grad is not None and float(q.stem[0].weight.grad.abs().sum()) > 0
+    assert q.stem[1].num_batches_tracked.item() == 1      # BatchNorm ran on the batch

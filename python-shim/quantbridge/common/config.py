@@ -7,7 +7,7 @@ Layout (seed)::
       "input_shape": "x:1,3,224,224",                             # PyTorch (checked wherever present)
       "layer_strategy": {"<layer>": {"op_type": "<op type>", "quant_strategy": "float"}},
       "quantbridge": {"calibration": {"method": "minmax"},       # optional extra section
-                      "integer_kernels": false,                  # derived points for ORT integer kernels
+                      "integer_kernels": true,                   # derived points for ORT integer kernels
                       "reduce_range": false}                     # 7-bit activations (u8*s8 saturation)
     }
 
@@ -30,7 +30,7 @@ __all__ = ["FLOAT", "INT8", "EXTRA_KEY", "DEFAULT_EXTRA", "hint_key", "build_tem
 FLOAT = "float"
 INT8 = "Quant_INT8-8"
 EXTRA_KEY = "quantbridge"
-DEFAULT_EXTRA = {"calibration": rules.defaults("validate", EXTRA_KEY, "calibration"), "integer_kernels": False,
+DEFAULT_EXTRA = {"calibration": rules.defaults("validate", EXTRA_KEY, "calibration"), "integer_kernels": True,
                  "reduce_range": False}
 
 

@@ -120,11 +120,10 @@ def quantize(model, resolved):
         calibration["range_max"] = 127
     quantized = {found[name][0]: name for name, entry in resolved["layer_strategy"].items()
                  if entry["quant_strategy"] == qconfig.INT8}
-    # The derived points (layer outputs, residual adds) that ONNX Runtime's integer kernels need:
-    # opt-in with quantbridge.integer_kernels until the fake-quant model follows the int32-bias
-    # arithmetic of those kernels exactly.
-    wanted = resolved[qconfig.EXTRA_KEY].get("integer_kernels")
-    points = _points.derive(model, quantized) if quantized and wanted else []
+    # The derived points (layer outputs, residual adds) that ONNX Runtime's integer kernels need, and
+    # the groups whose eval-mode arithmetic follows those kernels (quantbridge.integer_kernels, on by default).
+    wanted = resolved[qconfig.EXTRA_KEY].get("integer_kernels", True)
+    points, groups = _points.plan(model, quantized) if quantized and wanted else ([], [])
     replacements = {}
     for name, entry in resolved["layer_strategy"].items():
         if entry["quant_strategy"] == qconfig.INT8:
@@ -142,7 +141,7 @@ def quantize(model, resolved):
     if not any(hook is new_step for hook in root._forward_pre_hooks.values()):
         root.register_forward_pre_hook(new_step)
     if root is model:
-        _points.attach(root, points, calibration, steps)
+        _points.attach(root, points, calibration, steps, groups)
     return root
 
 

@@ -12,6 +12,7 @@ from torch import nn
 
 from quantbridge.common import rules
 from quantbridge.errors import ModelError
+from quantbridge.torch import _integer
 from quantbridge.torch._modules import ActivationFakeQuantize, WeightFakeQuantize
 
 __all__ = ["KINDS", "SUPPORTED", "op_type", "layer_name", "find_layers", "check_quantizable",
@@ -101,6 +102,9 @@ class _QuantLayer:
     def weight_scales(self):
         return self.weight_quant.calculate_qparams(self.weight)
 
+    def _conv_integer(self, x, w):
+        return self._conv_forward(x, w, None)
+
     def _fq_inputs(self, x):
         return self.activation_quant(x), self.weight_quant(self.weight)
 
@@ -111,6 +115,9 @@ class QuantConv1d(_QuantLayer, nn.Conv1d):
     _FLOAT_CLASS = nn.Conv1d
 
     def forward(self, input):
+        deployed = _integer.group_forward(self, input, self._conv_integer)
+        if deployed is not None:
+            return deployed
         x, w = self._fq_inputs(input)
         return self._conv_forward(x, w, self.bias)
 
@@ -121,6 +128,9 @@ class QuantConv2d(_QuantLayer, nn.Conv2d):
     _FLOAT_CLASS = nn.Conv2d
 
     def forward(self, input):
+        deployed = _integer.group_forward(self, input, self._conv_integer)
+        if deployed is not None:
+            return deployed
         x, w = self._fq_inputs(input)
         return self._conv_forward(x, w, self.bias)
 
@@ -146,6 +156,9 @@ class QuantLinear(_QuantLayer, nn.Linear):
     _FLOAT_CLASS = nn.Linear
 
     def forward(self, input):
+        deployed = _integer.group_forward(self, input, F.linear)
+        if deployed is not None:
+            return deployed
         x, w = self._fq_inputs(input)
         return F.linear(x, w, self.bias)
 

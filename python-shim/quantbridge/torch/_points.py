@@ -30,6 +30,13 @@ consumer sees the quantized tensor in PyTorch as in the ONNX graph; a point whos
 its owner layer reads needs no hook (the layer quantizes it). Points are found with
 ``torch.fx`` symbolic tracing of the float model; an untraceable model gets none (its layers
 keep input-only quantization, with a warning).
+
+A point is made only where a quantized layer downstream needs the int8 value, and it is active
+only while the layers it derives from (``sources``) are quantized and one of those downstream
+(``consumers``) is: switching a layer to float in place (sensitivity analysis) drops its points as
+a config keeping it ``float`` would. Each quantized conv/linear whose output is a point is a
+:class:`Group`: in eval mode it computes the deployed integer arithmetic
+(:mod:`quantbridge.torch._integer`), the BatchNorm folded into it passing its result through.
 """
 
 import collections
@@ -44,7 +51,7 @@ from torch import nn
 from quantbridge.torch import _layers
 from quantbridge.torch._modules import ActivationFakeQuantize
 
-__all__ = ["CONTAINER", "Point", "derive", "attach", "add_markers", "strip_markers", "points_of"]
+__all__ = ["CONTAINER", "Point", "Group", "derive", "plan", "attach", "add_markers", "strip_markers", "points_of"]
 
 CONTAINER = "quantbridge_points"
 MARK_DOMAIN = "quantbridge"
@@ -70,14 +77,35 @@ class Point:
     owner); ``mirror_of``: the name of the canonical point a mirror copies.
     """
 
-    __slots__ = ("name", "owner", "call", "hook", "mirror_of")
+    __slots__ = ("name", "owner", "call", "hook", "mirror_of", "sources", "consumers", "merged_into")
 
-    def __init__(self, name, owner, call, hook, mirror_of=None):
+    def __init__(self, name, owner, call, hook, mirror_of=None, sources=(), consumers=(), merged_into=None):
         self.name, self.owner, self.call, self.hook, self.mirror_of = name, owner, call, hook, mirror_of
+        self.sources, self.consumers, self.merged_into = tuple(sources), tuple(consumers), merged_into
 
     def __repr__(self):
         return (f"Point({self.name!r}, owner={self.owner!r}, call={self.call!r}, hook={self.hook}, "
-                f"mirror_of={self.mirror_of!r})")
+                f"mirror_of={self.mirror_of!r}, sources={self.sources!r}, consumers={self.consumers!r})")
+
+
+class Group:
+    """A quantized conv/linear layer whose output is a point: ``layer`` (module path), ``bn`` (the
+    BatchNorm folded into it at export, or None), ``act`` (``"relu"``, ``"relu6"`` or None) and
+    ``point`` (the name of the canonical point whose quantizer requantizes the group's output).
+    In eval mode the layer computes the group the way the deployed integer kernel does
+    (:mod:`quantbridge.torch._integer`). ``direct``: for a point placed before a functional ReLU
+    whose output only a quantized layer reads, that layer's path: ONNX Runtime drops the ReLU and
+    merges the two quantize/dequantize pairs, so the kernel requantizes straight to that layer's
+    input parameters (when their zero point is 0), and so does the group."""
+
+    __slots__ = ("layer", "bn", "act", "point", "direct")
+
+    def __init__(self, layer, bn, act, point, direct=None):
+        self.layer, self.bn, self.act, self.point, self.direct = layer, bn, act, point, direct
+
+    def __repr__(self):
+        return (f"Group({self.layer!r}, bn={self.bn!r}, act={self.act!r}, point={self.point!r}, "
+                f"direct={self.direct!r})")
 
 
 class _Tracer(torch.fx.Tracer):
@@ -166,38 +194,96 @@ def trace(model):
 def derive(model, quantized):
     """The derived points of ``model`` (the float model) for the quantized layers ``quantized``
     (``{module path: layer name}``), in graph order; [] for an untraceable model."""
+    return plan(model, quantized)[0]
+
+
+def _act_kind(node, modules):
+    if node.op == "call_module":
+        return "relu6" if isinstance(modules.get(node.target), nn.ReLU6) else "relu"
+    return "relu6" if node.target in (F.relu6, F.hardtanh) else "relu"
+
+
+def _foldable(layer_node, bn_node, modules, calls, read):
+    """Whether the export folds ``bn_node`` into ``layer_node`` (the rule of ``_export.fold_batchnorm``)."""
+    conv, bn = modules.get(layer_node.target), modules.get(bn_node.target)
+    conv_cls = _layers.float_class(conv)
+    return (conv_cls in (nn.Conv1d, nn.Conv2d) and type(bn) in _BN and len(bn_node.args) == 1 and not bn_node.kwargs
+            and calls[bn_node.target] == 1 and calls[layer_node.target] == 1 and len(layer_node.users) == 1
+            and bn.running_mean is not None and bn.num_features == conv.out_channels
+            and id(conv.weight) not in read and (conv.bias is None or id(conv.bias) not in read))
+
+
+def plan(model, quantized):
+    """``(points, groups)`` of ``model`` (the float model) for ``quantized`` (``{module path: layer
+    name}``): the derived points in graph order and the :class:`Group` of each quantized conv/linear
+    layer whose (BatchNorm-folded, ReLU-absorbed) output is a point the deployed graph requantizes
+    with an integer kernel; ``([], [])`` for an untraceable model."""
     traced = trace(model)
     if traced is None:
-        return []
+        return [], []
     graph, tracer = traced
     modules = dict(model.named_modules())
     nodes = list(graph.nodes)
     order = {n: i for i, n in enumerate(nodes)}
-    marked = set()         # nodes whose value is a point (canonical or mirror)
+    marked = {}            # node whose value is a point (canonical or mirror) -> its source layers
+    calls = collections.Counter(n.target for n in nodes if n.op == "call_module")
+    read = {id(t) for t in (_attr(model, n.target) for n in nodes if n.op == "get_attr") if torch.is_tensor(t)}
 
-    def mark(node):
+    def mark(node, sources):
+        """Mark ``node``'s value (and its transparent chain); return the node marked, or None."""
         if _is_act(node, modules) and not tracer.returned.get(node) and _single_user(node) is not None:
             # a functional ReLU that no module returns: the point goes before it (ReLU stays float)
             source = _tensor_args(node)[:1]
             if source and tracer.returned.get(source[0]) and len(source[0].users) == 1:
                 node = source[0]
         if any(u.op == "output" for u in node.users):
-            return False
+            return None
         chain = _chain(node, modules)
         if any(u.op == "output" for u in chain[-1].users):
-            return False
-        marked.update(chain)
-        return True
+            return None
+        for n in chain:
+            marked[n] = marked.get(n, frozenset()) | sources
+        return node
 
+    candidates = []        # (layer node, bn node or None, act node or None, marked end, direct reader)
+    merged = {}            # a point before a functional ReLU -> the quantized layer that alone reads the ReLU
     for node in nodes:
         if node.op == "call_module" and node.target in quantized:
-            mark(_absorb(node, modules, first_bn=True))
+            end = _absorb(node, modules, first_bn=True)
+            got = mark(end, frozenset([node.target]))
+            if got is not None:
+                inner = [n for n in _walk_back(got, node)]
+                bn = next((n for n in inner if n.op == "call_module" and isinstance(modules.get(n.target), _BN)), None)
+                act = next((n for n in inner if _is_act(n, modules)), None)
+                direct = None
+                if got is not end and _is_act(end, modules):      # the point moved before a functional ReLU
+                    after = list(_chain(end, modules)[-1].users)
+                    if len(after) == 1 and after[0].op == "call_module" and after[0].target in quantized:
+                        direct = after[0].target
+                        merged[got] = direct
+                candidates.append((node, bn, act, got, direct))
         elif node.op == "call_function" and node.target in _ADDS and len(node.args) == 2 and not node.kwargs:
             args = _tensor_args(node)
             if len(args) == 2 and all(a in marked for a in args):
-                mark(_absorb(node, modules, first_bn=False))
+                mark(_absorb(node, modules, first_bn=False), marked[args[0]] | marked[args[1]])
+
+    def consumers(node):
+        """The quantized layers the value of ``node`` reaches before any quantizable layer."""
+        found, seen, todo = set(), set(), list(node.users)
+        while todo:
+            user = todo.pop()
+            if user in seen:
+                continue
+            seen.add(user)
+            if user.op == "call_module" and _layers.float_class(modules.get(user.target)) is not None:
+                if user.target in quantized:
+                    found.add(user.target)
+                continue
+            todo.extend(user.users)
+        return sorted(found)
 
     points = []
+    placed = {}            # canonical node -> the name of the point that serves it
     for node in nodes:
         if node not in marked:
             continue
@@ -210,22 +296,68 @@ def derive(model, quantized):
         owner = quantized[readers[0].target] if readers else None
         needs_hook = any(not (u.op == "call_module" and u.target == (readers[0].target if readers else None))
                          for u in canonical.users)
-        call = _choose_call(tracer, canonical)
-        if call is None:
-            continue            # no module returns the tensor: it stays float (so do its mirrors)
-        # the mirrors: every tensor up the transparent chain that ends here
+        reached = consumers(canonical)
+        if not reached:
+            continue            # no quantized layer downstream needs an int8 input: the tensor stays float
+        # every tensor up the transparent chain that ends here
         up = [canonical]
         while True:
             prev = _tensor_args(up[-1])[:1]
             if not prev or prev[0] not in marked or _chain(prev[0], modules)[-1] is not canonical:
                 break
             up.append(prev[0])
-        for mirror in reversed(up[1:]):
+        # the point sits on the last tensor of the chain that a module returns (a function such as
+        # torch.flatten at the end passes the on-grid values unchanged to the owner, which quantizes
+        # them again with the same parameters)
+        at = next((i for i, n in enumerate(up) if _choose_call(tracer, n) is not None), None)
+        if at is None:
+            continue            # no module returns any of these tensors: they stay float
+        point_node = up[at]
+        hook = needs_hook or (at > 0 and owner is None)
+        for mirror in reversed(up[at + 1:]):
             mcall = _choose_call(tracer, mirror)
             if mcall is not None:
-                points.append(Point(mirror.name, owner, mcall, False, mirror_of=canonical.name))
-        points.append(Point(canonical.name, owner, call, needs_hook))
-    return points
+                points.append(Point(mirror.name, owner, mcall, False, mirror_of=point_node.name,
+                                    sources=sorted(marked[mirror]), consumers=reached))
+        points.append(Point(point_node.name, owner, _choose_call(tracer, point_node), hook,
+                            sources=sorted(marked[point_node]), consumers=reached,
+                            merged_into=merged.get(canonical)))
+        placed[canonical] = point_node.name
+    groups = []
+    for layer, bn, act, end, direct in candidates:
+        canonical = _chain(end, modules)[-1]
+        module = modules.get(layer.target)
+        cls = _layers.float_class(module)
+        if canonical not in placed or calls[layer.target] != 1 or cls not in (nn.Conv1d, nn.Conv2d, nn.Linear):
+            continue
+        if cls is not nn.Linear and module.padding_mode != "zeros":
+            continue
+        if bn is not None and (cls is nn.Linear or not _foldable(layer, bn, modules, calls, read)):
+            continue            # the export keeps this BatchNorm: the layer's output stays float there
+        groups.append(Group(layer.target, bn.target if bn is not None else None,
+                            _act_kind(act, modules) if act is not None else None, placed[canonical], direct))
+    return points, groups
+
+
+def _walk_back(end, start):
+    """The nodes from ``end`` back to (and excluding) ``start`` along first tensor arguments."""
+    out, node = [], end
+    while node is not start:
+        out.append(node)
+        args = _tensor_args(node)[:1]
+        if not args:
+            return []
+        node = args[0]
+    return out
+
+
+def _attr(model, target):
+    obj = model
+    for part in target.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
 
 
 def _choose_call(tracer, node):
@@ -250,11 +382,12 @@ def quantizer_for(root, point, layers_by_name):
     return getattr(root, CONTAINER)[point.name]
 
 
-def attach(root, points, calibration, steps):
-    """Create the derived quantizers under ``root.quantbridge_points`` and the forward hooks that apply them."""
+def attach(root, points, calibration, steps, groups=()):
+    """Create the derived quantizers under ``root.quantbridge_points``, the forward hooks that apply
+    them, and the eval-mode integer arithmetic of the ``groups`` (:mod:`quantbridge.torch._integer`)."""
     setattr(root, POINTS_ATTR, list(points))
     own = [p for p in points if p.owner is None and p.mirror_of is None]
-    if not own and not any(p.hook for p in points):
+    if not own and not any(p.hook for p in points) and not groups:
         return
     container = nn.ModuleDict()
     for p in own:
@@ -272,10 +405,56 @@ def attach(root, points, calibration, steps):
         path, index = p.call
         module = modules[path]
         table = module.__dict__.setdefault("_quantbridge_apply", {})
-        table[index] = quantizer_for(root, p, layers_by_name)
+        merged_into = modules.get(p.merged_into) if p.merged_into is not None else None
+        table[index] = (quantizer_for(root, p, layers_by_name), _activity(p, modules),
+                        merged_into.activation_quant if merged_into is not None else None)
         module.__dict__["_quantbridge_apply_steps"] = steps
         if not any(h is apply_point for h in module._forward_hooks.values()):
             module.register_forward_hook(apply_point)
+    canonical = {p.name: p for p in points if p.mirror_of is None}
+    for g in groups:
+        layer = modules.get(g.layer)
+        if layer is None or not _layers.is_quant_layer(layer) or g.point not in canonical:
+            continue
+        bn = modules.get(g.bn) if g.bn is not None else None
+        direct = modules.get(g.direct) if g.direct is not None else None
+        layer.__dict__[GROUP_ATTR] = (bn, g.act, quantizer_for(root, canonical[g.point], layers_by_name),
+                                      direct.activation_quant if direct is not None and _layers.is_quant_layer(direct)
+                                      else None, _activity(canonical[g.point], modules))
+        if bn is not None and not any(h is pass_folded for h in bn._forward_hooks.values()):
+            bn.register_forward_hook(pass_folded)
+
+
+GROUP_ATTR = "_quantbridge_group"
+FOLDED_ATTR = "_quantbridge_folded_into"
+REQUANTIZED_ATTR = "_quantbridge_requantized"
+
+
+def pass_folded(module, inputs, output):
+    """Forward hook of a BatchNorm folded into the layer before it: when that layer computed the
+    folded group (eval mode, :mod:`quantbridge.torch._integer`), its output passes unchanged."""
+    x = inputs[0] if inputs else None
+    if torch.is_tensor(x) and getattr(x, FOLDED_ATTR, None) == id(module):
+        return x
+    return None
+
+
+def _activity(point, modules):
+    """``(source layers, consumer layers)`` of ``point`` as modules, for :func:`is_active`."""
+    return ([modules[s] for s in point.sources if s in modules], [modules[c] for c in point.consumers if c in modules])
+
+
+def _quantized(layer):
+    return int(layer.weight_quant.fake_quant_enabled[0]) == 1
+
+
+def is_active(activity):
+    """A point is active while every layer it derives from is quantized (weight quantization on) and
+    at least one quantized layer downstream needs its int8 value: a layer switched to float
+    (sensitivity analysis) takes the points it makes or needs with it, as a config keeping it
+    ``float`` does."""
+    sources, consumers = activity
+    return all(_quantized(s) for s in sources) and (not consumers or any(_quantized(c) for c in consumers))
 
 
 def _device(root):
@@ -289,17 +468,31 @@ def apply_point(module, inputs, output):
     module are counted per forward pass of the quant model's root.
     """
     table = module.__dict__.get("_quantbridge_apply")
-    if not table or not torch.is_tensor(output):
-        return None
-    quantizer = table.get(None)
-    if quantizer is None:
+    if not table or not torch.is_tensor(output) or getattr(output, REQUANTIZED_ATTR, False):
+        return None     # (a group's deployed output is already requantized where the kernel puts it)
+    entry = table.get(None)
+    if entry is None:
         steps = module.__dict__.get("_quantbridge_apply_steps")
         step = None if steps is None else steps.value
         seen = module.__dict__.get("_quantbridge_apply_seen")
         count = seen[1] + 1 if seen is not None and seen[0] == step else 0
         module.__dict__["_quantbridge_apply_seen"] = (step, count)
-        quantizer = table.get(count)
-    return None if quantizer is None else quantizer(output)
+        entry = table.get(count)
+    if entry is None:
+        return None
+    quantizer, activity, merged_into = entry
+    if merged_into is not None and merges(merged_into):
+        return None
+    return quantizer(output) if is_active(activity) else None
+
+
+def merges(quantizer):
+    """Whether ONNX Runtime merges a point before a ReLU into ``quantizer`` (the input quantizer of
+    the layer that alone reads the ReLU): it drops the ReLU when the zero point is at the bottom of
+    the range, then removes the point's quantize/dequantize pair (``DoubleQDQPairsRemover``), so
+    the tensor is quantized once, with ``quantizer``'s parameters; the fake-quant model does the same."""
+    return (int(quantizer.fake_quant_enabled[0]) == 1 and int(quantizer.observer_enabled[0]) == 0
+            and int(round(float(quantizer.zero_point))) == quantizer.quant_min)
 
 
 # ---- export: marking the points' tensors in the ONNX graph --------------------------------------
@@ -381,9 +574,9 @@ def detach(root):
     """Remove the points from ``root`` (hooks, tables, derived quantizers): a plain model again."""
     for module in root.modules():
         for handle_id, hook in list(module._forward_hooks.items()):
-            if hook is apply_point:
+            if hook is apply_point or hook is pass_folded:
                 del module._forward_hooks[handle_id]
-        for attr in ("_quantbridge_apply", "_quantbridge_apply_steps", "_quantbridge_apply_seen"):
+        for attr in ("_quantbridge_apply", "_quantbridge_apply_steps", "_quantbridge_apply_seen", GROUP_ATTR):
             module.__dict__.pop(attr, None)
     if CONTAINER in root._modules:
         del root._modules[CONTAINER]

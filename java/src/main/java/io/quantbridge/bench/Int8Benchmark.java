@@ -82,8 +82,7 @@ public final class Int8Benchmark {
             Object acc = rt.call("int8_models:train", List.of(model), Map.of("epochs", options.trainEpochs()), null);
             out.printf(Locale.ROOT, "%s: float test accuracy %.1f%%%n", name, ((Number) acc).doubleValue());
             QuantConfig cfg = q.generateConfig(model, "x:1,3,64,64");
-            cfg.quantizeAll("Quant_INT8-8");
-            cfg.setIntegerKernels(true);
+            cfg.quantizeAll("Quant_INT8-8");      // the default config: integer-kernel points on
             try (QuantModel qm = q.optimize(model, cfg)) {
                 qm.calibrate("int8_models:calibration_batches", Map.of(), 0, null);
                 files = q.export(qm, dir, name, true, null);

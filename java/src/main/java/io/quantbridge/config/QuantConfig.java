@@ -356,6 +356,8 @@ public final class QuantConfig {
     /**
      * Switches {@code quantbridge.integer_kernels}: the derived quantization points (layer outputs
      * with ReLU absorbed, residual adds) that let ONNX Runtime run the INT8 ONNX in integer kernels.
+     * On by default (a config without the key); {@code false} keeps input-only quantization, with
+     * float convolutions in ONNX Runtime.
      */
     public void setIntegerKernels(boolean on) {
         validated = false;

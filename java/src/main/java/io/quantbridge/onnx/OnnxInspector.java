@@ -21,9 +21,11 @@ public final class OnnxInspector {
     }
 
     /**
-     * The compute nodes fed by DequantizeLinear, in graph order: weights are DQ of int8/uint8
-     * initializers, activations are DQ of a QuantizeLinear output. Scales and zero points are read
-     * from initializers or Constant nodes.
+     * The quantized layers, in graph order: the nodes whose weight is a DequantizeLinear of an
+     * int8/uint8 initializer, with their data input when it is a DequantizeLinear of a
+     * QuantizeLinear output. Nodes that only read quantized tensors (a ReLU, pool or add after a
+     * derived quantization point) are not layers. Scales and zero points are read from
+     * initializers or Constant nodes.
      */
     public static List<QuantizedNode> quantizedLayers(ModelProto model) {
         GraphProto g = model.getGraph();
@@ -64,7 +66,7 @@ public final class OnnxInspector {
                     activation = describe(q.getInput(0), type, new long[0], dq, consts);
                 }
             }
-            if (weight != null || activation != null) {
+            if (weight != null) {
                 out.add(new QuantizedNode(n.getName(), n.getOpType(), weight, activation));
             }
         }

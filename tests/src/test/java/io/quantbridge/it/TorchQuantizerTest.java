@@ -141,8 +141,14 @@ class TorchQuantizerTest {
                 assertFalse(floatSummary.batchNorm(), "BatchNorm is folded into the convolutions");
                 assertEquals(13, floatSummary.opset());
                 ModelSummary int8 = OnnxInspector.summary(OnnxModels.load(files.int8Onnx()));
-                assertEquals(4, int8.quantizeLinear(), "one Q per quantized layer input");
-                assertEquals(8, int8.dequantizeLinear(), "DQ for every quantized input and weight");
+                // x, the three convs' outputs (each the next layer's input; the pointwise conv's also
+                // before the max-pool, with the same parameters) and fc's input after torch.flatten
+                assertEquals(6, int8.quantizeLinear(), "one Q per quantized tensor");
+                long int32Biases = OnnxModels.load(files.int8Onnx()).getGraph().getInitializerList().stream()
+                        .filter(t -> t.getDataType() == ai.onnx.proto.OnnxMl.TensorProto.DataType.INT32_VALUE
+                                && t.getName().endsWith("_quantized")).count();
+                assertEquals(3, int32Biases, "int32 biases of the convs, whose outputs are quantized; fc's output is the model's");
+                assertEquals(6 + 4 + int32Biases, int8.dequantizeLinear(), "DQ for every quantized tensor, weight and int32 bias");
                 assertEquals(4, OnnxInspector.quantizedLayers(OnnxModels.load(files.int8Onnx())).size());
                 assertTrue(Files.size(files.int8Onnx()) < Files.size(files.floatOnnx()));
 
