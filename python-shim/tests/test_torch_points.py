@@ -219,3 +219,46 @@ def test_training_mode_runs_batchnorm_in_float_with_batch_statistics():
     out.pow(2).mean().backward()
     assert q.stem[0].weight.grad is not None and float(q.stem[0].weight.grad.abs().sum()) > 0
     assert q.stem[1].num_batches_tracked.item() == 1      # BatchNorm ran on the batch
+
+
+class FunctionalRelu(nn.Module):
+    """conv -> BN -> torch.relu -> conv: the point before the functional ReLU merges into conv2's input."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(2, 4, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(4)
+        self.conv2 = nn.Conv2d(4, 4, 3, padding=1)
+        self.fc = nn.Linear(4 * 8 * 8, 3)
+
+    def forward(self, x):
+        x = self.conv2(torch.relu(self.bn1(self.conv1(x))))
+        return self.fc(torch.flatten(x, 1))
+
+
+def test_every_parameter_takes_part_in_a_training_step_for_ddp():
+    """DistributedDataParallel without find_unused_parameters fails when a parameter gets no
+    gradient; a point merged into its reader (or inactive) must still be in the graph in training."""
+    _, q, _ = _calibrated(FunctionalRelu)
+    merged = [p for p in _points.points_of(q) if p.merged_into is not None]
+    assert merged, "the fixture has a point merged into its reader"
+    q.train()
+    q(torch.randn(8, 2, 8, 8)).sum().backward()
+    unused = [n for n, p in q.named_parameters() if p.requires_grad and p.grad is None]
+    assert unused == []
+    q.eval()
+    with torch.no_grad():
+        a = q(torch.ones(2, 2, 8, 8))
+    q.train()
+    q.eval()
+    assert torch.equal(a, q(torch.ones(2, 2, 8, 8)).detach())
+
+
+def test_export_with_points_writes_no_exporter_notice_to_stderr(workdir, capfd):
+    cfg, q, float_state = _calibrated(FunctionalRelu)
+    torch.save(q.state_dict(), "q.pth")
+    model = FunctionalRelu().eval()
+    model.load_state_dict(float_state)
+    generate_final_model(model, cfg, "q.pth", "./", "net")
+    err = capfd.readouterr().err
+    assert "shape inference" not in err, err

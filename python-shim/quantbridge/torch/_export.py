@@ -7,6 +7,7 @@ preceding conv (found with torch.fx); export ONNX opset 13; find each layer's ON
 
 import collections
 import collections.abc
+import contextlib
 import copy
 import io
 import os
@@ -216,10 +217,12 @@ def _to_onnx(model, shapes, watch=(), points=()):
             handles.append(module.register_forward_hook(lambda m, i, o, p=path: calls.append(p)))
     try:
         # the traced pass: each call of a watched module becomes (at most) one weight node, in this order
-        torch.onnx.export(model, inputs, buffer, export_params=True, opset_version=OPSET, do_constant_folding=True,
-                          training=torch.onnx.TrainingMode.EVAL, input_names=input_names, output_names=output_names,
-                          dynamic_axes={n: {0: "batch"} for n in input_names + output_names},
-                          custom_opsets={_points.MARK_DOMAIN: 1} if points else None)
+        with _without_marker_notices(bool(points)):
+            torch.onnx.export(model, inputs, buffer, export_params=True, opset_version=OPSET,
+                              do_constant_folding=True, training=torch.onnx.TrainingMode.EVAL,
+                              input_names=input_names, output_names=output_names,
+                              dynamic_axes={n: {0: "batch"} for n in input_names + output_names},
+                              custom_opsets={_points.MARK_DOMAIN: 1} if points else None)
     finally:
         for handle in handles:
             handle.remove()
@@ -505,3 +508,33 @@ def export(model, config, state_source, output_dir="./", name="model", overwrite
             raise
         result.update(params=paths[1], param_dict=params)
     return result
+
+
+_MARKER_NOTICE = f"WARNING: The shape inference of {_points.MARK_DOMAIN}::{_points.MARK_OP} type is missing"
+
+
+@contextlib.contextmanager
+def _without_marker_notices(active):
+    """torch 1.11's exporter writes a notice to the C++ ``std::cerr`` (file descriptor 2) for every
+    ``quantbridge::Point`` marker (a custom op without ONNX shape inference; the markers are removed
+    from the graph right after the export). While exporting, descriptor 2 goes to a temporary file;
+    afterwards every other line is written back to the real standard error, in order."""
+    if not active:
+        yield
+        return
+    import sys
+    import tempfile
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            kept = [line for line in held.read().splitlines(keepends=True)
+                    if not line.decode("utf-8", "replace").startswith(_MARKER_NOTICE)]
+            if kept:
+                os.write(2, b"".join(kept))

@@ -481,9 +481,23 @@ def apply_point(module, inputs, output):
     if entry is None:
         return None
     quantizer, activity, merged_into = entry
-    if merged_into is not None and merges(merged_into):
+    if (merged_into is not None and merges(merged_into)) or not is_active(activity):
+        return _kept_in_graph(output, quantizer)
+    return quantizer(output)
+
+
+def _kept_in_graph(output, quantizer):
+    """``output`` unchanged, for a point whose quantizer this pass skips. In training mode with
+    gradients on, its learnable parameters still enter the graph with a zero contribution
+    (``x + 0 * sum`` is ``x`` exactly for finite scales), so every parameter takes part in every
+    backward pass: ``DistributedDataParallel`` (without ``find_unused_parameters``) requires that
+    of each rank. Eval mode (and so the ONNX export) never gets the extra op."""
+    if not (quantizer.training and torch.is_grad_enabled()):
         return None
-    return quantizer(output) if is_active(activity) else None
+    learned = [p for p in quantizer.parameters(recurse=False) if p.requires_grad]
+    if not learned:
+        return None
+    return output + sum(p.sum() for p in learned) * 0.0
 
 
 def merges(quantizer):
