@@ -117,6 +117,28 @@ def test_optimize_op_type_mismatch(ex, qtf):
     assert info.type is ConfigError and "fc/MatMul" in str(info.value)
 
 
+def test_optimize_refuses_reduce_range_it_cannot_honour(ex, qtf):
+    info = _optimize_case(ex, qtf, lambda c: c.update(quantbridge={"reduce_range": True}))
+    assert info.type is ConfigError
+    assert str(info.value) == ("'quantbridge.reduce_range' is true; the TensorFlow back end has no 7-bit activations "
+                               "(expected false or absent; PyTorch models support it)")
+    graph, sess = _fresh_float(ex)
+    with graph.as_default(), sess:
+        cfg = _int8(qtf.build_config(sess))
+        cfg["quantbridge"] = {"reduce_range": True}
+        with pytest.raises(ConfigError, match="reduce_range"):
+            qtf.check_config(sess, cfg)
+
+
+def test_optimize_warns_that_integer_kernels_do_not_apply(ex, qtf):
+    graph, sess = _fresh_float(ex)
+    with graph.as_default(), sess:
+        cfg = _int8(qtf.build_config(sess))
+        cfg["quantbridge"] = {"integer_kernels": True}
+        with pytest.warns(UserWarning, match="integer_kernels' has no effect on a TensorFlow graph"):
+            qtf.optimize_model(sess, cfg, tf.compat.v1.placeholder(tf.bool), tf.compat.v1.placeholder(tf.int32))
+
+
 @pytest.mark.parametrize("kwargs, text", [
     ({"qf_dtype": tf.float32}, "quant_flag"),
     ({"it_dtype": tf.int32}, "is_train_flag"),

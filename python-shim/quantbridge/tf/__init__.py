@@ -69,6 +69,7 @@ Several processes over shards of the calibration data: ``calibration_stats`` in 
 from quantbridge.common import config as _config
 from quantbridge.tf._export import export_pb, generate_final_model, range_variable_names, run_frozen
 from quantbridge.tf._graph import SUPPORTED, find_layers, graph_of
+from quantbridge.tf import _rewrite
 from quantbridge.tf._merge import calibration_stats, merge_calibration
 from quantbridge.tf._rewrite import (EMA_DECAY, float_saver, init_quant_variables, optimize_model, quant_params,
                                      quant_variables, set_calibrate_state)
@@ -89,7 +90,9 @@ def check_config(sess_or_graph, config, checked=False):
     ConfigError otherwise and changes nothing. ``checked``: the dict already passed the structural
     rules (Java ran them), only the fit to the graph is checked."""
     cfg = config if checked else _config.load(config)
-    return _config.validate(cfg, find_layers(graph_of(sess_or_graph)), SUPPORTED, checked=checked)
+    strategies = _config.validate(cfg, find_layers(graph_of(sess_or_graph)), SUPPORTED, checked=checked)
+    _rewrite.settings(cfg)
+    return strategies
 
 
 def build_config(sess=None):

@@ -43,7 +43,7 @@ import numpy as np
 import tensorflow as tf
 
 from quantbridge.common import config, qparams
-from quantbridge.errors import ModelError
+from quantbridge.errors import ConfigError, ModelError
 from quantbridge.tf import _fold, _graphdef, _ops, _params
 from quantbridge.tf._graph import SCOPE, SUPPORTED, graph_of, layer_ops, trace_weight, weight_layout
 
@@ -151,6 +151,22 @@ def _refusals(layers):
     return problems
 
 
+def settings(cfg):
+    """The config's ``quantbridge`` section as the TensorFlow back end applies it (calibration).
+    ``reduce_range: true`` is refused: the TensorFlow back end has no 7-bit activations, and
+    exporting 8-bit ones for a machine that needs 7 would be wrong silently. An explicit
+    ``integer_kernels: true`` is warned about: TensorFlow exports quantize layer inputs only."""
+    extra = config.extra_settings(cfg)
+    if extra["reduce_range"]:
+        msg = (f"'{config.EXTRA_KEY}.reduce_range' is true; the TensorFlow back end has no 7-bit activations "
+               "(expected false or absent; PyTorch models support it)")
+        raise ConfigError(msg)
+    if (cfg.get(config.EXTRA_KEY) or {}).get("integer_kernels") is True:
+        warnings.warn(f"'{config.EXTRA_KEY}.integer_kernels' has no effect on a TensorFlow graph: its INT8 ONNX "
+                      "quantizes layer inputs only (no integer-kernel points yet)", stacklevel=3)
+    return extra
+
+
 def optimize_model(sess, config_file, is_train_flag, quant_flag, *, checked=False):
     """Rewrite ``sess.graph`` in place so that ``quant_flag > 0`` runs the quantized model.
 
@@ -171,7 +187,7 @@ def optimize_model(sess, config_file, is_train_flag, quant_flag, *, checked=Fals
     cfg = config_file if checked else config.load(config_file)
     ops = layer_ops(graph)
     strategies = config.validate(cfg, {name: op.type for name, op in ops.items()}, SUPPORTED, checked=checked)
-    calibration = config.extra_settings(cfg)["calibration"]
+    calibration = settings(cfg)["calibration"]
     quant_flag = _check_flag(quant_flag, tf.int32, "quant_flag", graph)
     is_train_flag = _check_flag(is_train_flag, tf.bool, "is_train_flag", graph)
     if graph.finalized:
