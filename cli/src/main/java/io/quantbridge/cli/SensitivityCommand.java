@@ -100,6 +100,9 @@ public final class SensitivityCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Replace an existing file.")
     boolean force;
 
+    @Mixin
+    VendorNamesOption vendorNames;
+
     /** Creates the command (Main registers it; tests build it directly). */
     public SensitivityCommand() {
     }
@@ -137,6 +140,7 @@ public final class SensitivityCommand implements Callable<Integer> {
         SensitivityResult result;
         try (PythonRuntime rt = PythonRuntime.open(); ConsoleProgress progress = new ConsoleProgress(stdout)) {
             Interrupts.reinstall();
+            vendorNames.check(rt, List.of(out));
             Quantizers.open(rt, projectSpec);
             Targets.check(rt, data, "--data");
             if (eval != null) {

@@ -125,6 +125,11 @@ class SensitivityTest {
         Path other = tmp.resolve("other.json");
         String[] base = {"sensitivity", "-c", config.toString(), "-P", PYTHON, "-m", MODEL, "-o", other.toString()};
         oneError(run(with(base, "-d", DATA, "--max-drop", "0.5")), Main.EXIT_INPUT, "--max-drop", "--eval");
+        Path spaced = tmp.resolve("mixed config.json");
+        oneError(run(with(new String[] {"sensitivity", "-c", config.toString(), "-P", PYTHON, "-m", MODEL, "-o",
+                spaced.toString()}, "-d", DATA, "--min-sqnr", "25", "--vendor-names")), Main.EXIT_INPUT,
+                "file name 'mixed config.json'", "vendor's path rule");
+        assertFalse(Files.exists(spaced));
         oneError(run(with(base, "-d", DATA, "--min-sqnr", "25", "--checkpoint", "x.ckpt")), Main.EXIT_INPUT,
                 "--checkpoint is for TensorFlow", "--weights");
         oneError(run(with(base, "-d", DATA, "--min-sqnr", "25", "--weights", tmp.resolve("none.pth").toString())),
