@@ -3,6 +3,7 @@ package io.quantbridge.service;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.quantbridge.QuantBridgeException;
+import io.quantbridge.io.OwnerTag;
 import io.quantbridge.params.ParamFile;
 import io.quantbridge.params.QuantParams;
 import io.quantbridge.runtime.CancelledException;
@@ -103,8 +104,13 @@ final class WorkerProcess {
             if (wire != null) {
                 wire.close();
             }
-            if (outcome == null || !"result".equals(outcome.path("type").asText())) {
-                removeNewStaging(job.outDir(), stagingBefore);
+            if (p != null && (outcome == null || !"result".equals(outcome.path("type").asText()))) {
+                try {
+                    p.waitFor(5, java.util.concurrent.TimeUnit.SECONDS);   // it must stop writing first
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                removeNewStaging(job.outDir(), stagingBefore, p.pid());
             }
             if (!keepDir) {
                 deleteTree(dir);
@@ -425,18 +431,23 @@ final class WorkerProcess {
         return last.isEmpty() ? "" : "; its last output:\n  " + String.join("\n  ", last);
     }
 
-    private static Set<Path> staging(Path outDir) {
+    /** The temporaries in {@code outDir} that carry an owner tag ({@code .qb-PID-START-*}, see {@link OwnerTag}). */
+    static Set<Path> staging(Path outDir) {
         try (Stream<Path> s = Files.list(outDir)) {
-            return s.filter(p -> p.getFileName().toString().startsWith("qb_staging_")).collect(Collectors.toSet());
+            return s.filter(p -> OwnerTag.parse(p.getFileName().toString()).isPresent()).collect(Collectors.toSet());
         } catch (IOException e) {
             return Set.of();
         }
     }
 
-    /** A killed worker cannot clean up: remove the staging directories it left in the output directory. */
-    private static void removeNewStaging(Path outDir, Set<Path> before) {
+    /**
+     * A killed worker cannot clean up: remove the staging directories and temporary files it
+     * ({@code workerPid}) left in the output directory since {@code before}; nobody else's.
+     */
+    static void removeNewStaging(Path outDir, Set<Path> before, long workerPid) {
         for (Path p : staging(outDir)) {
-            if (!before.contains(p)) {
+            long owner = OwnerTag.parse(p.getFileName().toString()).map(o -> o[0]).orElse(-1L);
+            if (!before.contains(p) && owner == workerPid) {
                 deleteTree(p);
             }
         }
