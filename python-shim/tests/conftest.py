@@ -1,6 +1,7 @@
 """Shared fixtures. Framework imports stay inside the fixtures so that TensorFlow tests
 never import torch (and the other way round)."""
 
+import contextlib
 import os
 
 import pytest
@@ -60,3 +61,27 @@ def listing(path):
             with open(full, "rb") as fh:
                 out[os.path.relpath(full, path)] = fh.read()
     return out
+
+
+@contextlib.contextmanager
+def cwd(path):
+    """Run the block with ``path`` as the working directory (Python 3.10 has no contextlib.chdir)."""
+    old = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(old)
+
+
+@pytest.fixture(scope="module")
+def qtf():
+    """``quantbridge.tf``, imported only by the TensorFlow tests that ask for it."""
+    import quantbridge.tf
+    return quantbridge.tf
+
+
+def tf_var(name, shape, seed):
+    """A ``tf.compat.v1`` variable of normal(0, 0.5) values, seeded."""
+    import tensorflow as tf
+    return tf.compat.v1.get_variable(name, shape, initializer=tf.compat.v1.random_normal_initializer(0, 0.5, seed))

@@ -7,19 +7,10 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
+from conftest import listing  # noqa: E402
 from quantbridge.errors import CheckpointError, ConfigError, ModelError, PathError  # noqa: E402
 
 INT8 = "Quant_INT8-8"
-
-
-def listing(path):
-    out = {}
-    for root, _, files in os.walk(path):
-        for name in files:
-            full = os.path.join(root, name)
-            with open(full, "rb") as fh:
-                out[os.path.relpath(full, path)] = fh.read()
-    return out
 
 
 @pytest.fixture(scope="module")

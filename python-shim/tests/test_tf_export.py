@@ -1,7 +1,6 @@
 """The exported .pb and parameter file on small graphs: exact under a default Session, frozen in
 inference mode whatever the training flag's default, depthwise channel axes, activation ranges."""
 
-import contextlib
 import os
 
 import numpy as np
@@ -10,6 +9,7 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 
 from quantbridge.common import paramfile, qparams  # noqa: E402
+from conftest import cwd, tf_var  # noqa: E402
 
 INT8 = "Quant_INT8-8"
 MULT = 2
@@ -20,34 +20,14 @@ def graph_mode():
     tf.compat.v1.disable_v2_behavior()
 
 
-@pytest.fixture(scope="module")
-def qtf():
-    import quantbridge.tf
-    return quantbridge.tf
-
-
-def _var(name, shape, seed):
-    return tf.compat.v1.get_variable(name, shape, initializer=tf.compat.v1.random_normal_initializer(0, 0.5, seed))
-
-
 def _build_dw():
     """x [None,6,6,2] -> conv 3x3 (3) + bias -> relu -> depthwise 3x3 (x2) -> relu -> dense (4)."""
     x = tf.compat.v1.placeholder(tf.float32, [None, 6, 6, 2], name="x")
-    h = tf.nn.conv2d(x, _var("k", [3, 3, 2, 3], 1), 1, "SAME", name="conv")
-    h = tf.nn.relu(tf.nn.bias_add(h, _var("b", [3], 2)))
-    h = tf.nn.relu(tf.nn.depthwise_conv2d(h, _var("dk", [3, 3, 3, MULT], 3), [1, 1, 1, 1], "SAME", name="dw"))
+    h = tf.nn.conv2d(x, tf_var("k", [3, 3, 2, 3], 1), 1, "SAME", name="conv")
+    h = tf.nn.relu(tf.nn.bias_add(h, tf_var("b", [3], 2)))
+    h = tf.nn.relu(tf.nn.depthwise_conv2d(h, tf_var("dk", [3, 3, 3, MULT], 3), [1, 1, 1, 1], "SAME", name="dw"))
     h = tf.reshape(h, [-1, 6 * 6 * 3 * MULT])
-    return x, tf.identity(tf.matmul(h, _var("w", [6 * 6 * 3 * MULT, 4], 4), name="fc"), name="out")
-
-
-@contextlib.contextmanager
-def cwd(path):
-    old = os.getcwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(old)
+    return x, tf.identity(tf.matmul(h, tf_var("w", [6 * 6 * 3 * MULT, 4], 4), name="fc"), name="out")
 
 
 def _export(qtf, build, cfg, outputs, ckpt, work, name):
@@ -288,14 +268,14 @@ def _build_bn():
     x = tf.compat.v1.placeholder(tf.float32, [None, 6, 6, 2], name="x")
     is_training = tf.compat.v1.placeholder_with_default(False, [], name="is_training")
     bn = dict(epsilon=1.001e-5, momentum=0.9)
-    h = tf.nn.bias_add(tf.nn.conv2d(x, _var("k", [3, 3, 2, 4], 1), 1, "SAME", name="conv"), _var("b", [4], 2))
+    h = tf.nn.bias_add(tf.nn.conv2d(x, tf_var("k", [3, 3, 2, 4], 1), 1, "SAME", name="conv"), tf_var("b", [4], 2))
     h = tf.nn.relu(tf.compat.v1.layers.batch_normalization(h, training=False, name="bn1", **bn))
-    h = tf.nn.depthwise_conv2d(h, _var("dk", [3, 3, 4, MULT], 3), [1, 1, 1, 1], "SAME", name="dw")
+    h = tf.nn.depthwise_conv2d(h, tf_var("dk", [3, 3, 4, MULT], 3), [1, 1, 1, 1], "SAME", name="dw")
     h = tf.nn.relu(tf.compat.v1.layers.batch_normalization(h, training=is_training, name="bn2", **bn))
-    h = tf.nn.conv2d(h, _var("pk", [1, 1, 4 * MULT, 4], 4), 1, "SAME", name="pw")
+    h = tf.nn.conv2d(h, tf_var("pk", [1, 1, 4 * MULT, 4], 4), 1, "SAME", name="pw")
     h = tf.nn.relu(tf.compat.v1.layers.batch_normalization(h, training=is_training, name="bn3", **bn))
     h = tf.reshape(h, [-1, 6 * 6 * 4])
-    return x, is_training, tf.identity(tf.matmul(h, _var("w", [6 * 6 * 4, 4], 5), name="fc"), name="out")
+    return x, is_training, tf.identity(tf.matmul(h, tf_var("w", [6 * 6 * 4, 4], 5), name="fc"), name="out")
 
 
 def test_folded_batch_norms_are_bit_exact_with_the_session(qtf, tmp_path):

@@ -2,7 +2,6 @@
 .pb's graph without activation fake quant, runnable in ONNX Runtime, named as the parameter file
 names things, deterministic; a graph tf2onnx cannot convert is refused before anything is written."""
 
-import contextlib
 import os
 
 import numpy as np
@@ -12,6 +11,7 @@ tf = pytest.importorskip("tensorflow")
 pytest.importorskip("tf2onnx")
 
 from quantbridge.errors import ModelError  # noqa: E402
+from conftest import cwd, tf_var  # noqa: E402
 
 INT8 = "Quant_INT8-8"
 MULT = 2
@@ -22,37 +22,17 @@ def graph_mode():
     tf.compat.v1.disable_v2_behavior()
 
 
-@pytest.fixture(scope="module")
-def qtf():
-    import quantbridge.tf
-    return quantbridge.tf
-
-
-def _var(name, shape, seed):
-    return tf.compat.v1.get_variable(name, shape, initializer=tf.compat.v1.random_normal_initializer(0, 0.5, seed))
-
-
 def _build(lgamma=False):
     """x [None,6,6,2] -> conv 3x3 (3) + bias -> relu -> depthwise 3x3 (x2) -> relu -> dense (4) [-> lgamma]."""
     x = tf.compat.v1.placeholder(tf.float32, [None, 6, 6, 2], name="x")
-    h = tf.nn.conv2d(x, _var("k", [3, 3, 2, 3], 1), 1, "SAME", name="conv")
-    h = tf.nn.relu(tf.nn.bias_add(h, _var("b", [3], 2)))
-    h = tf.nn.relu(tf.nn.depthwise_conv2d(h, _var("dk", [3, 3, 3, MULT], 3), [1, 1, 1, 1], "SAME", name="dw"))
+    h = tf.nn.conv2d(x, tf_var("k", [3, 3, 2, 3], 1), 1, "SAME", name="conv")
+    h = tf.nn.relu(tf.nn.bias_add(h, tf_var("b", [3], 2)))
+    h = tf.nn.relu(tf.nn.depthwise_conv2d(h, tf_var("dk", [3, 3, 3, MULT], 3), [1, 1, 1, 1], "SAME", name="dw"))
     h = tf.reshape(h, [-1, 6 * 6 * 3 * MULT])
-    y = tf.matmul(h, _var("w", [6 * 6 * 3 * MULT, 4], 4), name="fc")
+    y = tf.matmul(h, tf_var("w", [6 * 6 * 3 * MULT, 4], 4), name="fc")
     if lgamma:
         y = tf.math.lgamma(tf.abs(y) + 1.0)
     return x, tf.identity(y, name="out")
-
-
-@contextlib.contextmanager
-def cwd(path):
-    old = os.getcwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(old)
 
 
 def _export(qtf, cfg, ckpt, work, name, lgamma=False):

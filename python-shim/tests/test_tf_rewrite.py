@@ -20,12 +20,6 @@ def graph_mode():
     tf.compat.v1.disable_v2_behavior()
 
 
-@pytest.fixture(scope="module")
-def qtf():
-    import quantbridge.tf
-    return quantbridge.tf
-
-
 def _build(use_resource=False, conv=True):
     """input [None,6,6,2] -> conv 3x3 (4) + bias -> relu -> flatten -> dense (3): ``out``."""
     x = tf.compat.v1.placeholder(tf.float32, [None, 6, 6, 2], name="x")

@@ -3,7 +3,6 @@
 Accuracies (float / PTQ / QAT / frozen .pb) are printed; run with ``-s`` to see them.
 """
 
-import contextlib
 import json
 import os
 
@@ -13,6 +12,7 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 
 from quantbridge.common import paramfile, qparams  # noqa: E402
+from conftest import cwd  # noqa: E402
 
 PTQ_MAX_DROP = 1.0      # points of top-1 below float
 QAT_MAX_DROP = 0.5
@@ -23,16 +23,6 @@ QAT_MAX_DROP = 0.5
 PB_MAX_ABS = 0.05
 PB_MEAN_ABS = 1e-3
 PB_ARGMAX_AGREE = 0.99
-
-
-@contextlib.contextmanager
-def cwd(path):
-    old = os.getcwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(old)
 
 
 def _quiet(*_args, **_kwargs):
