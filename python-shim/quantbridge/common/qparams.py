@@ -10,7 +10,7 @@ Conventions (the same as ONNX QuantizeLinear/DequantizeLinear):
 import numpy as np
 
 __all__ = ["ACT_QMIN", "ACT_QMAX", "W_QMIN", "W_QMAX", "activation_qparams", "weight_qparams",
-           "fake_quant", "HistogramObserver", "rebin", "merge_histograms", "choose_range", "sqnr_db", "Sqnr", "SCALE_FLOOR"]
+           "weight_codes", "fake_quant", "HistogramObserver", "rebin", "merge_histograms", "choose_range", "sqnr_db", "Sqnr", "SCALE_FLOOR"]
 
 ACT_QMIN, ACT_QMAX = 0, 255
 W_QMIN, W_QMAX = -127, 127
@@ -30,6 +30,12 @@ def weight_qparams(absmax, qmax=W_QMAX):
     """Symmetric per-channel scales from per-channel max |w| (array-like)."""
     absmax = np.asarray(absmax, dtype=np.float32)
     return np.maximum(absmax / np.float32(qmax), SCALE_FLOOR).astype(np.float32)
+
+
+def weight_codes(w, scale):
+    """The int8 codes of a weight for broadcastable symmetric ``scale``: ``clip(rint(w / scale),
+    -127, 127)`` (round half to even, as ONNX QuantizeLinear), in ``w``'s float dtype."""
+    return np.clip(np.rint(w / scale), W_QMIN, W_QMAX)
 
 
 def fake_quant(x, scale, zero_point, qmin, qmax, axis=None):

@@ -154,7 +154,7 @@ def _quantize_weight(weight, op_type, reduce_axes, channel_axis):
     w = weight.astype(np.float32)
     absmax = np.max(np.abs(w), axis=tuple(reduce_axes), keepdims=True)
     scale = qparams.weight_qparams(absmax)
-    wq = (np.clip(np.rint(w / scale), qparams.W_QMIN, qparams.W_QMAX) * scale).astype(np.float32)
+    wq = (qparams.weight_codes(w, scale) * scale).astype(np.float32)
     return wq, scale.reshape(-1)
 
 

@@ -191,7 +191,7 @@ def fold_numpy(op_type, weight, quantized, gamma, beta, mean, var, bias, epsilon
         return (w * factor_b).astype(f32), shift, None
     absmax = np.max(np.abs(w), axis=tuple(range(w.ndim - len(_channels(op_type, w.shape)))), keepdims=True)
     scale = qparams.weight_qparams(absmax)
-    q = np.clip(np.rint(w / scale), qparams.W_QMIN, qparams.W_QMAX).astype(f32)
+    q = qparams.weight_codes(w, scale).astype(f32)
     q = (q * np.sign(factor_b)).astype(f32)
     eps = f64(qparams.SCALE_FLOOR)
     new_scale = np.maximum(np.abs(scale.astype(f64) * factor_b.astype(f64)), eps).astype(f32)
