@@ -20,4 +20,6 @@ start=$(date +%s)
 "$HERE/build.sh" --tag quantbridge:latest ${ca:+--extra-ca "$ca"} >/dev/null
 # The image this replaced (3.5 GB) would otherwise stay behind on every run.
 docker image prune -f --filter dangling=true --filter label=org.opencontainers.image.title=QuantBridge >/dev/null
+# So does the build cache of every earlier tree (several GB a run): keep the most recent 10 GB.
+docker builder prune -f --keep-storage 10GB >/dev/null 2>&1 || true
 printf 'ci: image quantbridge:latest ready in %d s\n' "$(( $(date +%s) - start ))" >&2
