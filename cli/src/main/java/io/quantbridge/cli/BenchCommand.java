@@ -18,14 +18,15 @@ final class BenchCommand {
             description = {"INT8 ONNX latency against the float ONNX and ONNX Runtime's own quantize_static (QDQ, "
                     + "per channel, U8S8) of the same float model: torchvision resnet18 and mobilenet_v2 "
                     + "(num_classes=10, 3x64x64) trained briefly on digits scaled to 64x64, every layer "
-                    + "Quant_INT8-8, calibrated; batch 1 and 32, medians of interleaved rounds. Needs torchvision "
+                    + "Quant_INT8-8, calibrated; batch 1 and 32, medians over interleaved rounds of settled blocks. Needs torchvision "
                     + "(in the pinned stack)."})
     static final class Int8 implements Callable<Integer> {
         @Option(names = "--models", split = ",", defaultValue = "resnet18,mobilenet_v2",
                 description = "Models from benchmarks/int8_models.py (default: ${DEFAULT-VALUE}).")
         List<String> models;
 
-        @Option(names = "--rounds", defaultValue = "15", description = "Timed rounds per batch size (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--rounds", defaultValue = "15", description = "Interleaved rounds per batch size; each gives every variant 2 settling and 5 timed runs "
+                + "(default: ${DEFAULT-VALUE}).")
         int rounds;
 
         @Option(names = "--threads", defaultValue = "2", description = "ONNX Runtime intra-op threads (default: ${DEFAULT-VALUE}).")

@@ -29,7 +29,7 @@ import java.util.Map;
 /**
  * The INT8 benchmark: for each model, QuantBridge's INT8 ONNX and ONNX Runtime's own
  * {@code quantize_static} (QDQ, per channel, U8S8) of the same float ONNX, against the float ONNX:
- * latency at batch 1 and 32 (medians of interleaved rounds, 2 intra-op threads), size, agreement,
+ * latency at batch 1 and 32 (medians over interleaved rounds of settled blocks, 2 intra-op threads; see OrtLatency), size, agreement,
  * relative output error and the integer kernels ONNX Runtime runs.
  *
  * <p>The models come from {@code benchmarks/int8_models.py}: torchvision resnet18 and
