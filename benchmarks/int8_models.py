@@ -36,7 +36,7 @@ def mobilenet_v2():
     return torchvision.models.mobilenet_v2(num_classes=10)
 
 
-def train(model, epochs=1, batch_size=32, lr=0.05):
+def train(model, epochs=3, batch_size=32, lr=0.05):
     """A brief float training on the digits (SGD with momentum); returns the test accuracy in percent."""
     torch.manual_seed(1)
     x, y = _digits("train")

@@ -32,7 +32,9 @@ final class BenchCommand {
         @Option(names = "--threads", defaultValue = "2", description = "ONNX Runtime intra-op threads (default: ${DEFAULT-VALUE}).")
         int threads;
 
-        @Option(names = "--epochs", defaultValue = "1", description = "Float training epochs on the digits (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--epochs", defaultValue = "3",
+                description = "Float training epochs on the digits (default: ${DEFAULT-VALUE}: about 96 % test accuracy, "
+                        + "so that agreement is measured on a model with real margins).")
         int epochs;
 
         @Option(names = "--out", defaultValue = "quantbridge_bench", description = "Output directory (default: ${DEFAULT-VALUE}).")
