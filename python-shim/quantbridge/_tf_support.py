@@ -75,10 +75,11 @@ class GraphSession:
                 raise ModelError(msg)
         unfed = required_inputs(self.graph, output_names, exclude=input_name)
         if unfed:
-            msg = (f"the graph has {len(unfed)} more input(s) without a default on the path to the outputs "
+            msg = (f"the graph has {len(unfed)} placeholder(s) without a default on the path to the outputs "
                    f"{list(output_names)}: {unfed}, besides the input {input_name!r}; QuantBridge feeds a TensorFlow "
-                   f"model through that one input (calibration, export checks, reports), so give each other one a "
-                   f"default (tf.compat.v1.placeholder_with_default) or build the graph with a single input")
+                   f"model only through that input (calibration, export checks, reports), so give each other one a "
+                   f"default (tf.compat.v1.placeholder_with_default, e.g. False for a training switch) or build the "
+                   f"graph with a single input")
             raise ModelError(msg)
 
     def initialize(self):
@@ -229,11 +230,9 @@ def _leave_calibration(sess):
 
 
 def required_inputs(graph, output_names, exclude=None):
-    """Names of the ``Placeholder`` ops (no default) that the outputs ``output_names`` depend on and
-    that stay model inputs after export, i.e. all but mode flags (scalar bool placeholders, frozen
-    to False) and ``exclude`` (the input tensor or op name), in graph order."""
-    from quantbridge.tf._graphdef import is_flag
-
+    """Names of the ``Placeholder`` ops (no default) that the outputs ``output_names`` depend on,
+    except ``exclude`` (the input tensor or op name), in graph order: each must be fed in every
+    run, so a step that feeds only the input cannot run the graph."""
     skip = exclude.split(":")[0] if exclude else None
     todo = [graph.get_operation_by_name(name.split(":")[0]) for name in output_names]
     seen = set()
@@ -245,7 +244,7 @@ def required_inputs(graph, output_names, exclude=None):
         todo.extend(t.op for t in op.inputs)
         todo.extend(op.control_inputs)
     return [op.name for op in graph.get_operations()
-            if op.name in seen and op.type == "Placeholder" and op.name != skip and not is_flag(op.node_def)]
+            if op.name in seen and op.type == "Placeholder" and op.name != skip]
 
 
 def open_session(builder, kwargs=None):

@@ -61,11 +61,20 @@ def test_a_second_input_without_a_default_is_one_model_error_naming_it(support):
 
 
 @pytest.mark.parametrize("mask", ["const", "computed"])
-def test_an_input_with_a_default_and_a_mode_flag_are_not_inputs_to_feed(support, mask):
-    session = support.open_session("test_tf_inputs:two_inputs", {"mask": mask, "flag": True})
+def test_an_input_with_a_default_is_not_an_input_to_feed(support, mask):
+    session = support.open_session("test_tf_inputs:two_inputs", {"mask": mask})
     try:
         session.check_names("images:0", ["logits"])
         assert support.required_inputs(session.graph, ["logits"]) == ["images"]
+    finally:
+        session.close()
+
+
+def test_a_mode_switch_without_a_default_is_refused_too(support):
+    session = support.open_session("test_tf_inputs:two_inputs", {"mask": "const", "flag": True})
+    try:
+        with pytest.raises(ModelError, match=r"\['training'\]"):
+            session.check_names("images:0", ["logits"])
     finally:
         session.close()
 
