@@ -1,7 +1,7 @@
 """PyTorch models with several inputs: batches give them as ``((x, y, ...), targets)`` in
-``forward``'s order; calibration runs ``model(*inputs)``, the deployed check's batches carry one
-array per input (a batch with another number of inputs is one DataError naming it), and
-``fake_quant_predict`` takes the list."""
+``forward``'s order; calibration and sensitivity run ``model(*inputs)``, the deployed check's
+batches carry one array per input (a batch with another number of inputs is one DataError naming
+it), and ``fake_quant_predict`` takes the list."""
 
 import numpy as np
 import pytest
@@ -10,6 +10,7 @@ torch = pytest.importorskip("torch")
 
 from quantbridge import _deployed  # noqa: E402
 from quantbridge.errors import DataError  # noqa: E402
+from quantbridge.sensitivity import torch_sensitivity  # noqa: E402
 from quantbridge.torch import build_config, calibrate, fake_quant_predict, optimize_model, quant_params  # noqa: E402
 
 from conftest import all_int8  # noqa: E402
@@ -47,6 +48,9 @@ def test_calibration_and_prediction_feed_every_input_in_order():
         assert np.array_equal(got, quant(x, m).numpy())
     swapped = fake_quant_predict(quant, [m.numpy(), x.numpy()])
     assert not np.array_equal(got, swapped)                 # the order is forward's, not a guess
+    result = torch_sensitivity(quant, batches)
+    assert result["batches"] == 3 and [entry["name"] for entry in result["layers"]] == ["a/Conv2D", "b/Conv2D", "fc/MatMul"]
+    assert 10 < result["quantized"]["sqnr_db"] < float("inf")
 
 
 def test_deployed_batches_carry_one_array_per_input_and_the_labels():
