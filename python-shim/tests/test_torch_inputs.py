@@ -72,3 +72,15 @@ def test_a_batch_with_another_number_of_inputs_is_one_data_error_naming_it(batch
     assert "\n" not in text
     assert text.startswith("data function p.data:batches: batch 1 gives " + str(got)), text
     assert "takes 2 (x, m)" in text and "((x, m), labels)" in text, text
+
+
+def test_calibration_refuses_a_batch_with_another_number_of_inputs_naming_it():
+    from quantbridge.torch import calibrate
+
+    quant = optimize_model(TwoInputs(), all_int8(build_config(TwoInputs(), "x:1,1,8,8;m:1,1,8,8")))
+    (x, _), y = _batches(1)[0]
+    with pytest.raises(DataError) as exc:
+        calibrate(quant, [(x, y)])
+    text = str(exc.value)
+    assert "\n" not in text and "batch 1" in text and "gives 1 model input(s)" in text, text
+    assert "'x:1,1,8,8;m:1,1,8,8' has 2 (x, m)" in text and "((x, m), targets)" in text, text

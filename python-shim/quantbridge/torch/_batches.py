@@ -61,7 +61,16 @@ def model_input(batch, index, source, model, device):
     other than the model's (float16 batches for a float32 model, say).
     """
     x = _first_input(batch, index, source)
-    if isinstance(x, (tuple, list)) and x and all(torch.is_tensor(i) or isinstance(i, np.ndarray) for i in x):
+    several = isinstance(x, (tuple, list)) and x and all(torch.is_tensor(i) or isinstance(i, np.ndarray) for i in x)
+    text, shapes = _deployed(model)
+    count = len(x) if several else 1
+    if shapes and len(shapes) != count:
+        names = ", ".join(name for name, _ in shapes)
+        form = f"({names})" if len(shapes) > 1 else names
+        msg = (f"batch {index} from {source} gives {count} model input(s), but the config's input_shape {text!r} has "
+               f"{len(shapes)} ({names}); yield {form} or ({form}, targets) batches, the inputs in this order")
+        raise DataError(msg)
+    if several:
         return tuple(_one_input(item, index, source, model, device) for item in x)
     return _one_input(x, index, source, model, device)
 

@@ -128,6 +128,11 @@ class MultiInputExportTest {
         run("config", "--framework", "torch", "-P", PROJECT, "-m", TORCH, "--input-shape", "x:1,1,8,8;flipped:1,1,8,8",
                 "--quantize-all", "-o", config).expect(0);
         run("calibrate", "-c", config, "-P", PROJECT, "-m", TORCH, "--weights", dir.resolve("float.pth"), "-d",
+                "twoinputs.torchmodel:batches", "--data-arg", "inputs=1", "-o", dir.resolve("one.pth"))
+                .oneError(2, "batch 1 from data function twoinputs.torchmodel:batches gives 1 model input(s)",
+                        "((x, flipped), targets)");
+        assertFalse(Files.exists(dir.resolve("one.pth")));
+        run("calibrate", "-c", config, "-P", PROJECT, "-m", TORCH, "--weights", dir.resolve("float.pth"), "-d",
                 "twoinputs.torchmodel:batches", "-o", dir.resolve("quant.pth")).expect(0);
         Path bad = Files.createDirectory(dir.resolve("torch_bad"));
         run("export", "-c", config, "-P", PROJECT, "-m", TORCH, "--from", dir.resolve("quant.pth"), "-o", bad, "-d",
