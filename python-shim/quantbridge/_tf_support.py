@@ -13,7 +13,7 @@ import numpy as np
 from quantbridge import progress as qb_progress
 from quantbridge.common.targets import resolve_target
 
-__all__ = ["GraphSession", "open_session", "builder_info"]
+__all__ = ["GraphSession", "open_session", "builder_info", "required_inputs"]
 
 
 def _is_keras_model(obj):
@@ -73,6 +73,14 @@ class GraphSession:
                 close = sorted(o for o in ops if "/" not in o)[:8]
                 msg = f"{what} {name!r} is not in the graph built by the graph builder; top-level ops include {close}"
                 raise ModelError(msg)
+        unfed = required_inputs(self.graph, output_names, exclude=input_name)
+        if unfed:
+            msg = (f"the graph has {len(unfed)} placeholder(s) without a default on the path to the outputs "
+                   f"{list(output_names)}: {unfed}, besides the input {input_name!r}; QuantBridge feeds a TensorFlow "
+                   f"model only through that input (calibration, export checks, reports), so give each other one a "
+                   f"default (tf.compat.v1.placeholder_with_default, e.g. False for a training switch) or build the "
+                   f"graph with a single input")
+            raise ModelError(msg)
 
     def initialize(self):
         """Initialise every variable (a float model trained from scratch)."""
@@ -219,6 +227,24 @@ def _leave_calibration(sess):
     state = state_of(sess)
     sess.run(state.calib_off)
     state.calibrating = False
+
+
+def required_inputs(graph, output_names, exclude=None):
+    """Names of the ``Placeholder`` ops (no default) that the outputs ``output_names`` depend on,
+    except ``exclude`` (the input tensor or op name), in graph order: each must be fed in every
+    run, so a step that feeds only the input cannot run the graph."""
+    skip = exclude.split(":")[0] if exclude else None
+    todo = [graph.get_operation_by_name(name.split(":")[0]) for name in output_names]
+    seen = set()
+    while todo:
+        op = todo.pop()
+        if op.name in seen:
+            continue
+        seen.add(op.name)
+        todo.extend(t.op for t in op.inputs)
+        todo.extend(op.control_inputs)
+    return [op.name for op in graph.get_operations()
+            if op.name in seen and op.type == "Placeholder" and op.name != skip]
 
 
 def open_session(builder, kwargs=None):

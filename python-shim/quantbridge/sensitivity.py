@@ -308,14 +308,17 @@ class _TorchProbe:
                    f"before measuring sensitivity")
             raise ModelError(msg)
         device = next((p.device for p in quant_model.parameters()), torch.device("cpu"))
-        self.inputs = [torch.as_tensor(np.asarray(b, dtype=np.float32)) if isinstance(b, np.ndarray) else b
-                       for b in _take(batches, max_batches)]
-        self.inputs = [x.to(device) for x in self.inputs]
+        # a model with several inputs takes a tuple of them per batch: ((x, mask), targets)
+        self.inputs = [tuple(self._tensor(i, device) for i in b) if isinstance(b, (tuple, list)) else
+                       (self._tensor(b, device),) for b in _take(batches, max_batches)]
         self.eval_fn = _callable(eval_fn, "eval_fn")
         self.training = quant_model.training
         self.saved = {name: (m.activation_quant.fake_quant_enabled.clone(), m.activation_quant.observer_enabled.clone(),
                              m.weight_quant.fake_quant_enabled.clone()) for name, m in self.layers.items()}
         self.reference = None
+
+    def _tensor(self, x, device):
+        return (self.torch.as_tensor(np.asarray(x, dtype=np.float32)) if isinstance(x, np.ndarray) else x).to(device)
 
     def names(self):
         return list(self.layers)
@@ -343,7 +346,7 @@ class _TorchProbe:
 
         self.model.eval()
         with self.torch.no_grad(), cached_weights(self.model):
-            return np.concatenate([_flat(self.model(x)) for x in self.inputs])
+            return np.concatenate([_flat(self.model(*xs)) for xs in self.inputs])
 
     def measure(self, float_layers):
         if self.reference is None:
@@ -375,7 +378,8 @@ def _torch_results(probe):
 def torch_sensitivity(quant_model, batches, eval_fn=None, max_batches=None):
     """Per-layer sensitivity of a CALIBRATED quant model (from ``optimize_model`` + calibration).
 
-    ``batches``: tensors, numpy arrays or ``(inputs, targets)`` pairs (at most ``max_batches``);
+    ``batches``: tensors, numpy arrays or ``(inputs, targets)`` pairs (at most ``max_batches``;
+    ``inputs`` a tuple of them for a model with several inputs);
     ``eval_fn(model)`` returning a number or ``{"accuracy": number, ...}`` (or its target string)
     is optional. Returns ``{"framework",
     "layers": [{"name", "op_type", "only_this": m, "all_but_this": m}], "float": m,

@@ -67,6 +67,44 @@ def _placeholders(gd):
     return [node.name for node in gd.node if node.op == "Placeholder"]
 
 
+def _defaulted(gd):
+    """The ``PlaceholderWithDefault`` ops of ``gd`` (inputs that may be fed) and, in a copy of
+    ``gd``, each one whose default is computed from a model input (``zeros_like(images)``) made an
+    ``Identity`` of that default: tf2onnx takes only a constant default (an ONNX input with an
+    initializer of the same name, as optional as in the .pb) and refuses the rest, while the
+    quantized session and the .pb compute it. Returns ``(graph, names of the optional inputs)``."""
+    from tensorflow.core.framework import graph_pb2
+
+    by_name = {node.name: node for node in gd.node}
+
+    def fed(text):
+        todo, seen = [text], set()
+        while todo:
+            name = todo.pop().lstrip("^").split(":")[0]
+            if name in seen or name not in by_name:
+                continue
+            seen.add(name)
+            if by_name[name].op in ("Placeholder", "PlaceholderWithDefault"):
+                return True
+            todo.extend(by_name[name].input)
+        return False
+
+    defaulted = [node for node in gd.node if node.op == "PlaceholderWithDefault"]
+    computed = {node.name for node in defaulted if node.input and fed(node.input[0])}
+    if not computed:
+        return gd, [node.name for node in defaulted]
+    out = graph_pb2.GraphDef()
+    out.CopyFrom(gd)
+    for node in out.node:
+        if node.name in computed:
+            dtype = node.attr["dtype"].type
+            node.op = "Identity"
+            for key in list(node.attr):
+                del node.attr[key]
+            node.attr["T"].type = dtype
+    return out, [node.name for node in defaulted if node.name not in computed]
+
+
 def _layouts(value):
     """The arrays tf2onnx may make of a TF weight for an ONNX Conv/MatMul/Gemm: a Conv2D filter
     HWIO as OIHW, a depthwise filter [h, w, in, mult] as [in*mult, 1, h, w], a MatMul weight as
@@ -170,7 +208,9 @@ def to_onnx(gd, outputs, weights=None, what="the float graph"):
     """Convert the frozen GraphDef ``gd`` to ONNX (opset 13); returns the serialized ModelProto.
 
     Inputs are its ``Placeholder`` ops, outputs the nodes ``outputs`` (port 0); both are renamed to
-    the plain node names. ``weights`` maps the Const names of the quantized layers' weights to their
+    the plain node names, as is each ``PlaceholderWithDefault`` with a constant default (an
+    optional ONNX input: an initializer of the same name holds the default); one whose default is
+    computed from an input computes it (see ``_defaulted``). ``weights`` maps the Const names of the quantized layers' weights to their
     values: each keeps the initializer name ``<const>:0`` (see ``_name_weights``). Raises
     ``ModelError`` naming the first op tf2onnx cannot convert.
     """
@@ -184,7 +224,8 @@ def to_onnx(gd, outputs, weights=None, what="the float graph"):
     if not inputs:
         msg = f"{what} has no Placeholder input on the path to {list(outputs)}; expected at least one model input"
         raise ModelError(msg)
-    rename = {f"{name}:0": name for name in inputs + list(outputs)}
+    gd, optional = _defaulted(gd)
+    rename = {f"{name}:0": name for name in inputs + optional + list(outputs)}
     # tf2onnx numbers the nodes it makes with a process-wide counter: start it afresh, so the same
     # graph gives the same bytes whatever was converted before in this process
     tf2onnx.utils.INTERNAL_NAME = 1

@@ -293,7 +293,8 @@ def check_quant_model(quant_model, after="training"):
 
 
 def fake_quant_predict(quant_model, x_numpy):
-    """Outputs of ``quant_model`` for the numpy batch ``x_numpy`` (eval mode, no grad), as numpy.
+    """Outputs of ``quant_model`` for the numpy batch ``x_numpy`` (eval mode, no grad), as numpy;
+    a list or tuple of arrays is a model with several inputs (``quant_model(*x_numpy)``).
 
     A model with several outputs gives a list of arrays.
     """
@@ -302,7 +303,8 @@ def fake_quant_predict(quant_model, x_numpy):
     try:
         quant_model.eval()
         with torch.no_grad(), cached_weights(quant_model):
-            out = quant_model(torch.as_tensor(np.asarray(x_numpy, dtype=np.float32), device=device))
+            xs = x_numpy if isinstance(x_numpy, (list, tuple)) else [x_numpy]
+            out = quant_model(*[torch.as_tensor(np.asarray(x, dtype=np.float32), device=device) for x in xs])
     finally:
         quant_model.train(was_training)
     if isinstance(out, (tuple, list)):

@@ -54,12 +54,31 @@ def _param_dtype(model):
 
 
 def model_input(batch, index, source, model, device):
-    """The checked input tensor of ``batch`` (numpy arrays become float32 tensors) on ``device``.
+    """The checked input tensor of ``batch`` (numpy arrays become float32 tensors) on ``device``;
+    for a model with several inputs, whose batches are ``((x, y, ...), targets)``, a tuple of them.
 
     Raises DataError for None, empty, non-numeric or non-finite batches, and for a float dtype
     other than the model's (float16 batches for a float32 model, say).
     """
     x = _first_input(batch, index, source)
+    several = isinstance(x, (tuple, list)) and x and all(torch.is_tensor(i) or isinstance(i, np.ndarray) for i in x)
+    text, shapes = _deployed(model)
+    count = len(x) if several else 1
+    if shapes and len(shapes) != count:
+        names = ", ".join(name for name, _ in shapes)
+        form = f"({names})" if len(shapes) > 1 else names
+        msg = (f"batch {index} from {source} gives {count} model input(s), but the config's input_shape {text!r} has "
+               f"{len(shapes)} ({names}); yield {form} or ({form}, targets) batches, the inputs in this order")
+        raise DataError(msg)
+    if several:
+        return tuple(_one_input(item, index, source, model, device) for item in x)
+    return _one_input(x, index, source, model, device)
+
+
+def _one_input(x, index, source, model, device):
+    if x is None:
+        msg = f"batch {index} from {source} holds None where a model input is expected; expected a tensor or an array"
+        raise DataError(msg)
     if isinstance(x, np.ndarray):
         _check_input(x, index, source)
         x = torch.as_tensor(np.asarray(x, dtype=np.float32))
@@ -89,11 +108,14 @@ def _deployed(model):
 
 
 def forward(model, x, index, source):
-    """``model(x)``; if it fails on a batch whose shape differs from the config's deployed
+    """``model(x)`` (``model(*x)`` for a tuple of inputs); if it fails on a batch whose shape differs from the config's deployed
     ``input_shape`` (beyond the batch size), raise DataError naming both shapes."""
+    several = isinstance(x, tuple)
     try:
-        return model(x)
+        return model(*x) if several else model(x)
     except Exception as exc:
+        if several:
+            raise
         line = (str(exc).strip().splitlines() or [""])[0][:200]
         if not x.is_floating_point():
             msg = (f"batch {index} from {source} is {str(x.dtype).replace('torch.', '')} ({qbatches.describe(x)}) and "

@@ -7,7 +7,9 @@ import io.quantbridge.runtime.PyHandle;
 import io.quantbridge.runtime.PythonRuntime;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import jep.NDArray;
 
@@ -27,8 +29,20 @@ public record DeployedCheck(Path file, String runner, long inputs, double agreem
     /** Runs one batch through the deployed file and through the quantized model. */
     @FunctionalInterface
     interface Outputs {
-        /** {@code [deployed, quantized]} outputs for the batch {@code x}. */
-        FloatTensor[] run(NDArray<float[]> x) throws QuantBridgeException;
+        /** {@code [deployed, quantized]} outputs for the batch whose model inputs are {@code xs}, in model order. */
+        FloatTensor[] run(List<NDArray<float[]>> xs) throws QuantBridgeException;
+    }
+
+    /**
+     * The batches behind {@code batches} (a Python iterable, read once) as {@code [[inputs], labels]}
+     * items, checked in the shim to give one array per name of {@code inputs} (the model's inputs
+     * in order; a {@code DataError} naming {@code dataFunction} and the batch otherwise). Read
+     * before anything is written.
+     */
+    static List<?> read(PythonRuntime rt, PyHandle batches, List<String> inputs, String dataFunction)
+            throws QuantBridgeException {
+        return (List<?>) rt.call("quantbridge._deployed:labelled_batches", batches, inputs,
+                "data function " + dataFunction);
     }
 
     /** The line the command line prints. */
@@ -42,20 +56,14 @@ public record DeployedCheck(Path file, String runner, long inputs, double agreem
     /** One deployed file to check: what runs it, and how a batch goes through it and the quantized model. */
     record Deployed(Path file, String runner, Outputs outputs) { }
 
-    /** Runs {@code outputs} over every batch behind {@code batches} (a Python iterable). */
-    static DeployedCheck run(PythonRuntime rt, PyHandle batches, Path file, String runner, Outputs outputs)
-            throws QuantBridgeException {
-        return runAll(rt, batches, List.of(new Deployed(file, runner, outputs))).get(0);
+    /** Runs {@code outputs} over every batch of {@code list} ({@link #read}). */
+    static DeployedCheck run(List<?> list, Path file, String runner, Outputs outputs) throws QuantBridgeException {
+        return runAll(list, List.of(new Deployed(file, runner, outputs))).get(0);
     }
 
-    /**
-     * Runs every one of {@code files} over the batches behind {@code batches} (a Python iterable,
-     * read once), one check per file, in order.
-     */
+    /** Runs every one of {@code files} over the batches of {@code list} ({@link #read}), one check per file, in order. */
     @SuppressWarnings("unchecked")
-    static List<DeployedCheck> runAll(PythonRuntime rt, PyHandle batches, List<Deployed> files)
-            throws QuantBridgeException {
-        List<?> list = (List<?>) rt.call("quantbridge._deployed:labelled_batches", batches);
+    static List<DeployedCheck> runAll(List<?> list, List<Deployed> files) throws QuantBridgeException {
         List<DeployedCheck> out = new ArrayList<>();
         for (Deployed d : files) {
             long rows = 0;
@@ -64,8 +72,8 @@ public record DeployedCheck(Path file, String runner, long inputs, double agreem
             long correct = 0;
             for (Object item : list) {
                 List<?> pair = (List<?>) item;
-                NDArray<float[]> x = (NDArray<float[]>) pair.get(0);
-                FloatTensor[] result = d.outputs().run(x);
+                List<NDArray<float[]>> xs = (List<NDArray<float[]>>) pair.get(0);
+                FloatTensor[] result = d.outputs().run(xs);
                 long[] deployed = argmax(result[0]);
                 long[] quantized = argmax(result[1]);
                 for (int i = 0; i < deployed.length; i++) {
@@ -115,8 +123,22 @@ public record DeployedCheck(Path file, String runner, long inputs, double agreem
         return FloatTensor.of((float[]) a.getData(), a.getDimensions());
     }
 
-    /** ONNX Runtime (Java) on the file, the model's single input. */
-    static FloatTensor ort(OrtSessionRunner ort, NDArray<float[]> x) throws QuantBridgeException {
-        return ort.run(x.getData(), FloatTensor.of(x.getData(), x.getDimensions()).shape());
+    /**
+     * ONNX Runtime (Java) on the file: {@code xs} feed the file's inputs in order (inputs with a
+     * default, ONNX initializers of the same name, are not among them); the first output.
+     *
+     * @throws QuantBridgeException if the file takes another number of inputs
+     */
+    static FloatTensor ort(OrtSessionRunner ort, List<NDArray<float[]>> xs) throws QuantBridgeException {
+        List<String> names = ort.inputNames();
+        if (names.size() != xs.size()) {
+            throw new QuantBridgeException("the deployed ONNX takes " + names.size() + " input(s) " + names
+                    + " but the batch gives " + xs.size() + "; expected one array per input, in this order");
+        }
+        Map<String, FloatTensor> feed = new LinkedHashMap<>();
+        for (int i = 0; i < xs.size(); i++) {
+            feed.put(names.get(i), FloatTensor.of(xs.get(i).getData(), xs.get(i).getDimensions()));
+        }
+        return ort.run(feed).get(ort.outputNames().get(0));
     }
 }

@@ -118,11 +118,12 @@ final class TfWorkflow implements Workflow {
         try (TfSession s = q.optimize(config, null)) {
             s.restore(from);
             Double quantAcc = evaluate(s, r.evalFunction(), true);
+            List<?> checkBatches = r.check() == null ? null : checkBatches(q, r.check());
             TfExport exported = q.export(s, r.outDir(), r.name(), r.force(), progress);
             List<Path> files = new ArrayList<>(List.of(exported.frozenPb(), exported.floatOnnx(), exported.int8Onnx(),
                     exported.paramFile()));
             files.addAll(report(s, config, r.report(), r.force(), "exported", null, quantAcc));
-            List<DeployedCheck> deployed = r.check() == null ? List.of() : checkDeployed(q, s, exported, r.check());
+            List<DeployedCheck> deployed = r.check() == null ? List.of() : checkDeployed(q, s, exported, checkBatches);
             return new StepResult(files, -1, null, null, quantAcc, Workflow.quantizedLayers(config), config.layers().size(),
                     deployed);
         }
@@ -161,15 +162,25 @@ final class TfWorkflow implements Workflow {
      * The INT8 ONNX in ONNX Runtime (Java), then the frozen .pb in a fresh graph, each against the
      * quantized session, on the user's batches.
      */
-    private List<DeployedCheck> checkDeployed(TfQuantizer q, TfSession s, TfExport exported, Report check)
+    private List<DeployedCheck> checkDeployed(TfQuantizer q, TfSession s, TfExport exported, List<?> batches)
             throws QuantBridgeException {
-        try (PyHandle batches = Reports.batches(rt, check.dataFunction(), check.dataArgs(), check.batches(), progress);
-             OrtSessionRunner ort = new OrtSessionRunner(exported.int8Onnx())) {
-            return DeployedCheck.runAll(rt, batches, List.of(
-                new DeployedCheck.Deployed(exported.int8Onnx(), "ONNX Runtime, Java", x -> new FloatTensor[] {
-                    DeployedCheck.ort(ort, x), q.sessionOutput(s, x)}),
-                new DeployedCheck.Deployed(exported.frozenPb(), "frozen graph, TensorFlow", x -> new FloatTensor[] {
-                    DeployedCheck.tensor(q.runFrozen(exported.frozenPb(), x)), q.sessionOutput(s, x)})));
+        try (OrtSessionRunner ort = new OrtSessionRunner(exported.int8Onnx())) {
+            return DeployedCheck.runAll(batches, List.of(
+                new DeployedCheck.Deployed(exported.int8Onnx(), "ONNX Runtime, Java", xs -> new FloatTensor[] {
+                    DeployedCheck.ort(ort, xs), q.sessionOutput(s, xs.get(0))}),
+                new DeployedCheck.Deployed(exported.frozenPb(), "frozen graph, TensorFlow", xs -> new FloatTensor[] {
+                    DeployedCheck.tensor(q.runFrozen(exported.frozenPb(), xs.get(0))), q.sessionOutput(s, xs.get(0))})));
+        }
+    }
+
+    /**
+     * The batches of {@code export -d}, read and checked before anything is written: one array per
+     * batch for the model's one input (the graph's other placeholders take their defaults).
+     */
+    private List<?> checkBatches(TfQuantizer q, Report check) throws QuantBridgeException {
+        try (PyHandle batches = Reports.batches(rt, check.dataFunction(), check.dataArgs(), check.batches(), progress)) {
+            return DeployedCheck.read(rt, batches, List.of(q.project().input().replaceFirst(":0$", "")),
+                    check.dataFunction());
         }
     }
 

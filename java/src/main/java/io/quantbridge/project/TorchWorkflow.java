@@ -132,10 +132,12 @@ final class TorchWorkflow implements Workflow {
         }
         try (QuantModel qm = load(config, r.from())) {
             Double quantAcc = evaluate(qm.handle(), r.evalFunction());
+            List<?> checkBatches = r.check() == null ? null : checkBatches(config, r.check());
             TorchExport exported = quantizer.export(qm, r.outDir(), name, r.force(), progress);
             List<Path> files = new ArrayList<>(List.of(exported.floatOnnx(), exported.int8Onnx(), exported.paramFile()));
             files.addAll(report(qm, config, r.report(), r.force(), "exported", null, quantAcc));
-            List<DeployedCheck> deployed = r.check() == null ? List.of() : List.of(checkDeployed(qm, exported, r.check()));
+            List<DeployedCheck> deployed = r.check() == null ? List.of()
+                    : List.of(checkDeployed(qm, exported, checkBatches));
             return new StepResult(files, -1, null, null, quantAcc, Workflow.quantizedLayers(config), config.layers().size(),
                     deployed);
         }
@@ -182,13 +184,24 @@ final class TorchWorkflow implements Workflow {
         return Reports.write(report, force, Framework.TORCH, config, stage, stats, floatAcc, quantAcc);
     }
 
+    /**
+     * The batches of {@code export -d}, read and checked (one array per input of the config's
+     * {@code input_shape}) before anything is written.
+     */
+    private List<?> checkBatches(QuantConfig config, Report check) throws QuantBridgeException {
+        List<String> inputs = config.inputShape().map(s -> s.inputs().stream().map(InputShape.Input::name).toList())
+                .orElse(null);
+        try (PyHandle batches = Reports.batches(rt, check.dataFunction(), check.dataArgs(), check.batches(), progress)) {
+            return DeployedCheck.read(rt, batches, inputs, check.dataFunction());
+        }
+    }
+
     /** The INT8 ONNX in ONNX Runtime (Java) against the fake-quant model, on the user's batches. */
-    private DeployedCheck checkDeployed(QuantModel qm, TorchExport exported, Report check) throws QuantBridgeException {
-        try (PyHandle batches = Reports.batches(rt, check.dataFunction(), check.dataArgs(), check.batches(), progress);
-             OrtSessionRunner ort = new OrtSessionRunner(exported.int8Onnx())) {
-            return DeployedCheck.run(rt, batches, exported.int8Onnx(), "ONNX Runtime, Java", x -> new FloatTensor[] {
-                DeployedCheck.ort(ort, x),
-                DeployedCheck.tensor(rt.call("quantbridge.torch:fake_quant_predict", qm.handle(), x))});
+    private DeployedCheck checkDeployed(QuantModel qm, TorchExport exported, List<?> batches) throws QuantBridgeException {
+        try (OrtSessionRunner ort = new OrtSessionRunner(exported.int8Onnx())) {
+            return DeployedCheck.run(batches, exported.int8Onnx(), "ONNX Runtime, Java", xs -> new FloatTensor[] {
+                DeployedCheck.ort(ort, xs),
+                DeployedCheck.tensor(rt.call("quantbridge.torch:fake_quant_predict", qm.handle(), xs))});
         }
     }
 

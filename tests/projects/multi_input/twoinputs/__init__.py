@@ -1,0 +1,1 @@
+"""Digits models with two inputs (TensorFlow and PyTorch) and a flat-input TensorFlow model."""
