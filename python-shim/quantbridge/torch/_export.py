@@ -228,7 +228,7 @@ def _to_onnx(model, shapes, watch=(), points=()):
             handle.remove()
     import onnx
     model_proto = onnx.load_from_string(buffer.getvalue())
-    tensors = _points.strip_markers(model_proto) if points else {}
+    tensors = _points.pool_tensors(model_proto, points, _points.strip_markers(model_proto)) if points else {}
     return model_proto, output_names, calls, tensors
 
 
