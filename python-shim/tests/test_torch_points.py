@@ -334,3 +334,70 @@ def test_eval_mode_global_pooling_is_onnx_runtimes_integer_kernel(tmp_path):
         naive = torch.clamp(torch.round(x.mean((2, 3), keepdim=True) / out_q.effective_scale()) + z_out, 0, 255)
         flips += int((naive.numpy().astype(np.uint8).reshape(expected.shape) != expected).sum())
     assert flips > 0        # the float mean rounds differently somewhere: the test tells the two apart
+
+
+class PoolAfterFunction(nn.Module):
+    """conv -> ReLU -> F.max_pool2d -> global pooling -> fc: the pooled tensor is not the tensor the
+    point's hook quantizes (the point sits on the ReLU's output), so the pooling stays float."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 4, 3, padding=1)
+        self.relu = nn.ReLU()
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        x = nn.functional.max_pool2d(self.relu(self.conv(x)), 2)
+        return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, (1, 1)), 1))
+
+
+class PooledTwice(nn.Module):
+    """The pooled features feed fc and are also returned: not one quantized reader alone."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 4, 3, padding=1)
+        self.relu = nn.ReLU()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        features = torch.flatten(self.pool(self.relu(self.conv(x))), 1)
+        return self.fc(features), features
+
+
+class ModulePool(nn.Module):
+    """resnet's tail: nn.AdaptiveAvgPool2d((1, 1)) -> torch.flatten -> Dropout -> fc."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 4, 3, padding=1)
+        self.relu = nn.ReLU()
+        self.pool = nn.AdaptiveAvgPool2d((1, 1))
+        self.drop = nn.Dropout(0.2)
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.fc(self.drop(torch.flatten(self.pool(self.relu(self.conv(x))), 1)))
+
+
+@pytest.mark.parametrize("model_cls, pooled", [(PoolAfterFunction, False), (PooledTwice, False), (ModulePool, True)])
+def test_which_global_poolings_run_in_integer(model_cls, pooled):
+    _, q, _ = _calibrated(model_cls)
+    points = [p for p in _points.points_of(q) if p.pool_of is not None]
+    assert bool(points) == pooled, _points.points_of(q)
+    x = torch.randn(8, 2, 8, 8, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        first = q(x)
+        again = q(x)            # the pooled value is handed over once per forward pass
+    first, again = (first[0], again[0]) if isinstance(first, tuple) else (first, again)
+    assert torch.equal(first, again)
+    if pooled:
+        from quantbridge.torch import _integer
+        seen = {}
+        q.relu.register_forward_hook(lambda m, i, o: seen.setdefault("point", o))
+        q.fc.register_forward_pre_hook(lambda m, i: seen.setdefault("fc_input", i[0]))
+        with torch.no_grad():
+            q(x)
+        in_q = q.quantbridge_points[points[0].pool_of]
+        assert torch.equal(seen["fc_input"], _integer.global_pool(seen["point"], in_q, q.fc.activation_quant).flatten(1))
