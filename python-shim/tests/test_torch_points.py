@@ -281,8 +281,9 @@ def _ort_global_pool(codes, s_x, zp_x, s_y, zp_y, tmp_path):
     import numpy as np
     import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
-    inits = [numpy_helper.from_array(np.array(s_x, np.float32), "sx"), numpy_helper.from_array(np.array(zp_x, np.uint8), "zx"),
-             numpy_helper.from_array(np.array(s_y, np.float32), "sy"), numpy_helper.from_array(np.array(zp_y, np.uint8), "zy")]
+    values = {"sx": np.array(s_x, np.float32), "zx": np.array(zp_x, np.uint8),
+              "sy": np.array(s_y, np.float32), "zy": np.array(zp_y, np.uint8)}
+    inits = [numpy_helper.from_array(v, name) for name, v in values.items()]
     nodes = [helper.make_node("DequantizeLinear", ["x", "sx", "zx"], ["xd"]),
              helper.make_node("GlobalAveragePool", ["xd"], ["p"]),
              helper.make_node("QuantizeLinear", ["p", "sy", "zy"], ["y"])]
@@ -400,4 +401,5 @@ def test_which_global_poolings_run_in_integer(model_cls, pooled):
         with torch.no_grad():
             q(x)
         in_q = q.quantbridge_points[points[0].pool_of]
-        assert torch.equal(seen["fc_input"], _integer.global_pool(seen["point"], in_q, q.fc.activation_quant).flatten(1))
+        deployed = _integer.global_pool(seen["point"], in_q, q.fc.activation_quant)
+        assert torch.equal(seen["fc_input"], deployed.flatten(1))

@@ -137,8 +137,8 @@ def global_pool(x, in_q, out_q):
         acc = codes.double().sum(dim=(2, 3), keepdim=True)          # exact: integers below 2**53
         size = x.shape[2] * x.shape[3]
         s_y, zp_y = out_q.effective_scale(), int(round(float(out_q.zero_point)))
-        f32 = torch.float32
-        multiplier = torch.tensor(s_x, dtype=f32) / (torch.tensor(s_y, dtype=f32) * torch.tensor(float(size), dtype=f32))
+        s_x32, s_y32, n32 = (torch.tensor(v, dtype=torch.float32) for v in (s_x, s_y, float(size)))
+        multiplier = s_x32 / (s_y32 * n32)                          # float32, as MLAS computes it
         y = _f32(acc) * multiplier
         y = y.clamp_(out_q.quant_min - zp_y, out_q.quant_max - zp_y).round_().mul_(s_y)
     return y.to(x.dtype)

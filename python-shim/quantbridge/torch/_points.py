@@ -21,7 +21,7 @@ inputs only; the points here are derived from the model's data flow, never asked
   ``avgpool -> flatten -> fc``): the pooled tensor takes that layer's input quantizer (its
   owner), so ONNX Runtime runs ``QLinearGlobalAveragePool`` straight into the layer's int8 input
   (quantization commutes with the Flatten after it). In eval mode the reader gets ONNX Runtime's
-  integer pooling of the point's quantized tensor (:func:`feed_pools`, :func:`pooled_input`,
+  integer pooling of the point's quantized tensor (:mod:`quantbridge.torch._pools`,
   ``_integer.global_pool``), not the float mean rounded: the two differ by one step where the
   mean is near a rounding tie. The point's tensor must be the one its hook quantizes (the pooled
   tensor returned by a module call); otherwise the pooling stays float.
@@ -62,7 +62,7 @@ import torch.fx
 import torch.nn.functional as F
 from torch import nn
 
-from quantbridge.torch import _layers
+from quantbridge.torch import _layers, _pools
 from quantbridge.torch._modules import ActivationFakeQuantize
 
 __all__ = ["CONTAINER", "Point", "Group", "derive", "plan", "attach", "add_markers", "strip_markers", "points_of"]
@@ -369,7 +369,7 @@ def plan(model, quantized):
     hooked = {p.name: p for p in points if p.hook and p.mirror_of is None}
     for pool, source, reader in pools:
         # the pooled tensor must be exactly the hooked point's tensor: in eval mode that hook hands
-        # the quantized tensor to the integer pooling (:func:`feed_pools`)
+        # the quantized tensor to the integer pooling (_pools.feed)
         if placed.get(source) != source.name or source.name not in hooked:
             continue
         points.append(Point(pool.name, quantized[reader.target], None, False, sources=sorted(marked[source]),
@@ -479,17 +479,7 @@ def attach(root, points, calibration, steps, groups=()):
         if not any(h is apply_point for h in module._forward_hooks.values()):
             module.register_forward_hook(apply_point)
     canonical = {p.name: p for p in points if p.mirror_of is None}
-    for p in points:
-        source = canonical.get(p.pool_of) if p.pool_of is not None else None
-        reader = modules.get(p.consumers[0]) if p.consumers else None
-        if source is None or source.call is None or reader is None or not _layers.is_quant_layer(reader):
-            continue
-        path, index = source.call
-        state = PoolState(quantizer_for(root, source, layers_by_name), reader.activation_quant, _activity(p, modules))
-        modules[path].__dict__.setdefault(POOLS_ATTR, {}).setdefault(index, []).append(state)
-        reader.__dict__[POOL_READER_ATTR] = state
-        if not any(h is pooled_input for h in reader._forward_pre_hooks.values()):
-            reader.register_forward_pre_hook(pooled_input)
+    _pools.attach(root, points, modules, layers_by_name)
     for g in groups:
         layer = modules.get(g.layer)
         if layer is None or not _layers.is_quant_layer(layer):
@@ -509,56 +499,6 @@ def attach(root, points, calibration, steps, groups=()):
 
 
 GROUP_ATTR = "_quantbridge_group"
-POOLS_ATTR = "_quantbridge_pools"
-POOL_READER_ATTR = "_quantbridge_pool_reader"
-
-
-class PoolState:
-    """The integer global average pooling of one point (``in_q``'s grid) into the input grid of
-    the quantized layer reading the pooled value (``out_q``): the point's forward hook stores the
-    deployed result (:func:`feed_pools`), the reading layer's pre-hook takes it (:func:`pooled_input`)."""
-
-    __slots__ = ("in_q", "out_q", "activity", "result")
-
-    def __init__(self, in_q, out_q, activity):
-        self.in_q, self.out_q, self.activity, self.result = in_q, out_q, activity, None
-
-    def __getstate__(self):
-        return {"in_q": self.in_q, "out_q": self.out_q, "activity": self.activity}
-
-    def __setstate__(self, state):
-        self.in_q, self.out_q, self.activity, self.result = state["in_q"], state["out_q"], state["activity"], None
-
-
-def feed_pools(module, key, x):
-    """Give the pooling(s) of the point at this call of ``module`` the quantized tensor ``x`` (or
-    None when the point is not applied): each computes ONNX Runtime's integer pooling of it."""
-    states = module.__dict__.get(POOLS_ATTR, {}).get(key, ())
-    if not states:
-        return
-    from quantbridge.torch import _integer
-    for state in states:
-        pooled = None
-        if x is not None and torch.is_tensor(x) and is_active(state.activity):
-            pooled = _integer.global_pool(x, state.in_q, state.out_q)
-        state.result = None if pooled is None else (x.detach().mean(dim=(2, 3), keepdim=True), pooled)
-
-
-def pooled_input(module, inputs):
-    """Forward pre-hook of a quantized layer reading a global average pooling of a point: its
-    input (the float mean, possibly flattened) becomes ONNX Runtime's integer pooling result,
-    which is on the layer's input grid, when the values match the tensor the point's hook pooled."""
-    state = module.__dict__.get(POOL_READER_ATTR)
-    if state is None or state.result is None or not inputs or not torch.is_tensor(inputs[0]):
-        return None
-    (mean, pooled), state.result = state.result, None
-    x = inputs[0]
-    if x.numel() != pooled.numel() or x.dtype != pooled.dtype:
-        return None
-    tol = 1e-5 * float(mean.abs().max()) + 1e-12
-    if not torch.allclose(x.detach().reshape(mean.shape), mean, rtol=1e-5, atol=tol):
-        return None             # not the pooled point's value (a changed forward): the float path
-    return (pooled.reshape(x.shape),) + tuple(inputs[1:])
 FOLDED_ATTR = "_quantbridge_folded_into"
 REQUANTIZED_ATTR = "_quantbridge_requantized"
 
@@ -616,10 +556,10 @@ def apply_point(module, inputs, output):
         return None
     quantizer, activity, merged_into = entry
     if (merged_into is not None and merges(merged_into)) or not is_active(activity):
-        feed_pools(module, key, None)
+        _pools.feed(module, key, None)
         return _kept_in_graph(output, quantizer)
     out = quantizer(output)
-    feed_pools(module, key, out)
+    _pools.feed(module, key, out)
     return out
 
 
@@ -723,31 +663,14 @@ def strip_markers(model_proto):
     return found
 
 
-def pool_tensors(model_proto, points, tensors):
-    """Add to ``tensors`` (``{point index: tensor name}``) the ONNX tensor of each pooling output
-    point: the output of the one GlobalAveragePool node reading its input point's tensor."""
-    index = {p.name: i for i, p in enumerate(points)}
-    for i, p in enumerate(points):
-        source = tensors.get(index.get(p.pool_of)) if p.pool_of is not None else None
-        if source is None:
-            continue
-        found = [n for n in model_proto.graph.node if n.op_type == "GlobalAveragePool" and n.input[:1] == [source]]
-        if len(found) == 1:
-            tensors[i] = found[0].output[0]
-    return tensors
-
-
 def detach(root):
     """Remove the points from ``root`` (hooks, tables, derived quantizers): a plain model again."""
     for module in root.modules():
         for handle_id, hook in list(module._forward_hooks.items()):
             if hook is apply_point or hook is pass_folded:
                 del module._forward_hooks[handle_id]
-        for handle_id, hook in list(module._forward_pre_hooks.items()):
-            if hook is pooled_input:
-                del module._forward_pre_hooks[handle_id]
-        for attr in ("_quantbridge_apply", "_quantbridge_apply_steps", "_quantbridge_apply_seen", GROUP_ATTR,
-                     POOLS_ATTR, POOL_READER_ATTR):
+        for attr in ("_quantbridge_apply", "_quantbridge_apply_steps", "_quantbridge_apply_seen", GROUP_ATTR):
             module.__dict__.pop(attr, None)
+    _pools.detach(root)
     if CONTAINER in root._modules:
         del root._modules[CONTAINER]
