@@ -77,6 +77,10 @@ def test_points_of_a_residual_net():
     assert points["block_bn2"].owner is None and points["block_bn2"].hook          # an add input
     assert points["block_relu_1"].call == ("block", None)                          # the add's output
     assert "fc" not in points                                                      # the model output
+    # the global pooling of the add's output runs in integer into fc's input grid
+    pooled = points["adaptive_avg_pool2d"]
+    assert pooled.pool_of == "block_relu_1" and pooled.owner == "fc/MatMul" and pooled.call is None
+    assert not pooled.hook and pooled.consumers == ("fc",)
     keys = [k for k in q.state_dict() if k.startswith(_points.CONTAINER + ".")]
     assert {k.split(".")[1] for k in keys} == {"block_bn2", "block_relu_1"}
 
@@ -99,9 +103,14 @@ def test_points_are_calibrated_exported_and_named_in_the_onnx_graph(workdir):
     assert not [n for n in graph.node if n.domain == _points.MARK_DOMAIN]
     produced = {o for n in graph.node for o in n.output}
     by_name = {p["name"]: p for p in params["points"]}
-    assert set(by_name) == {"stem_2", "pool", "block_relu", "block_bn2", "block_relu_1"}
+    assert set(by_name) == {"stem_2", "pool", "block_relu", "block_bn2", "block_relu_1", "adaptive_avg_pool2d"}
     for p in params["points"]:
         assert p["tensor"] in produced
+    pooling = next(n for n in graph.node if n.op_type == "GlobalAveragePool")
+    assert by_name["adaptive_avg_pool2d"]["tensor"] == pooling.output[0]
+    assert list(pooling.input) == [by_name["block_relu_1"]["tensor"]]
+    fc = next(l for l in params["layers"] if l["name"] == "fc/MatMul")
+    assert by_name["adaptive_avg_pool2d"]["scale"] == fc["activation"]["scale"]
     conv1 = next(l for l in params["layers"] if l["name"] == "block/conv1/Conv2D")
     assert by_name["pool"]["scale"] == conv1["activation"]["scale"]
     assert by_name["pool"]["tensor"] == conv1["activation"]["tensor"]
@@ -174,11 +183,12 @@ def test_points_are_the_default():
     for entry in cfg["layer_strategy"].values():
         entry["quant_strategy"] = "Quant_INT8-8"
     q = optimize_model(Net().eval(), cfg)
-    assert len(_points.points_of(q)) == 5
+    assert len(_points.points_of(q)) == 6
     groups = {path: m.__dict__[_points.GROUP_ATTR] for path, m in q.named_modules()
               if _points.GROUP_ATTR in m.__dict__}
-    assert set(groups) == {"stem.0", "block.conv1", "block.conv2"}      # fc's output is the model's
+    assert set(groups) == {"stem.0", "block.conv1", "block.conv2", "fc"}
     assert groups["stem.0"][0] is q.stem[1] and groups["stem.0"][1] == "relu"
+    assert groups["fc"][2] is None          # fc's output is the model's: a float-output kernel
 
 
 def test_eval_mode_computes_the_folded_integer_arithmetic():
@@ -251,7 +261,8 @@ def test_every_parameter_takes_part_in_a_training_step_for_ddp():
         a = q(torch.ones(2, 2, 8, 8))
     q.train()
     q.eval()
-    assert torch.equal(a, q(torch.ones(2, 2, 8, 8)).detach())
+    with torch.no_grad():       # (with autograd on, eval mode takes the float path, see _integer)
+        assert torch.equal(a, q(torch.ones(2, 2, 8, 8)))
 
 
 def test_export_with_points_writes_no_exporter_notice_to_stderr(workdir, capfd):
@@ -262,3 +273,133 @@ def test_export_with_points_writes_no_exporter_notice_to_stderr(workdir, capfd):
     generate_final_model(model, cfg, "q.pth", "./", "net")
     err = capfd.readouterr().err
     assert "shape inference" not in err, err
+
+
+def _ort_global_pool(codes, s_x, zp_x, s_y, zp_y, tmp_path):
+    """ONNX Runtime's result (uint8 codes) for DequantizeLinear -> GlobalAveragePool -> QuantizeLinear
+    of ``codes``, with the optimized graph's op types (the fused kernel)."""
+    import numpy as np
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+    values = {"sx": np.array(s_x, np.float32), "zx": np.array(zp_x, np.uint8),
+              "sy": np.array(s_y, np.float32), "zy": np.array(zp_y, np.uint8)}
+    inits = [numpy_helper.from_array(v, name) for name, v in values.items()]
+    nodes = [helper.make_node("DequantizeLinear", ["x", "sx", "zx"], ["xd"]),
+             helper.make_node("GlobalAveragePool", ["xd"], ["p"]),
+             helper.make_node("QuantizeLinear", ["p", "sy", "zy"], ["y"])]
+    shape = ["n"] + list(codes.shape[1:])
+    graph = helper.make_graph(nodes, "pool", [helper.make_tensor_value_info("x", TensorProto.UINT8, shape)],
+                              [helper.make_tensor_value_info("y", TensorProto.UINT8, None)], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.optimized_model_filepath = str(tmp_path / "pool_optimized.onnx")
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    ops = [n.op_type for n in onnx.load(options.optimized_model_filepath).graph.node]
+    return session.run(None, {"x": codes})[0], ops
+
+
+def test_eval_mode_global_pooling_is_onnx_runtimes_integer_kernel(tmp_path):
+    """The pooled point feeding fc is ONNX Runtime's QLinearGlobalAveragePool, code for code:
+    int32 sum, float32 multiplier s_x / (s_y * H * W), round half to even, saturate."""
+    import numpy as np
+    from quantbridge.torch import _integer
+    _, q, _ = _calibrated()
+    in_q, out_q = q.quantbridge_points["block_relu_1"], q.fc.activation_quant
+    seen = {}
+    q.block.register_forward_hook(lambda m, i, o: seen.setdefault("pooled", o))
+    q.fc.register_forward_pre_hook(lambda m, i: seen.setdefault("fc_input", i[0]))
+    with torch.no_grad():
+        q(torch.randn(64, 2, 8, 8, generator=torch.Generator().manual_seed(7)))
+    # the forward pass hands fc the integer pooling of the (quantized) block output
+    assert torch.equal(seen["fc_input"], _integer.global_pool(seen["pooled"], in_q, out_q).flatten(1))
+    rng = np.random.default_rng(0)
+    s_x, zp_x = in_q.effective_scale(), int(in_q.zero_point)
+    s_y, zp_y = out_q.effective_scale(), int(out_q.zero_point)
+    cases = [(s_x, zp_x, s_y, zp_y, (64, 4, 4, 4))]                 # the model's own parameters
+    for ratio, size in ((1.0, 7), (0.37, 7), (3.1, 16), (1.0, 2), (0.5, 3)):   # and near-tie prone ones
+        cases.append((0.02, 3, 0.02 / ratio, 128, (32, 24, size, size)))
+    flips = 0
+    for s_in, z_in, s_out, z_out, shape in cases:
+        with torch.no_grad():
+            in_q.scale.fill_(s_in), in_q.zero_point.fill_(z_in)
+            out_q.scale.fill_(s_out), out_q.zero_point.fill_(z_out)
+            codes = rng.integers(0, 256, shape).astype(np.uint8)
+            x = (torch.from_numpy(codes.astype(np.float32)) - z_in).mul_(in_q.effective_scale())   # on in_q's grid
+            ours = _integer.global_pool(x, in_q, out_q)
+        ours = (ours / out_q.effective_scale()).round() + z_out
+        expected, ops = _ort_global_pool(codes, in_q.effective_scale(), z_in, out_q.effective_scale(), z_out, tmp_path)
+        assert "QLinearGlobalAveragePool" in ops, ops
+        assert np.array_equal(ours.numpy().astype(np.uint8).reshape(expected.shape), expected), (s_in, s_out, shape)
+        naive = torch.clamp(torch.round(x.mean((2, 3), keepdim=True) / out_q.effective_scale()) + z_out, 0, 255)
+        flips += int((naive.numpy().astype(np.uint8).reshape(expected.shape) != expected).sum())
+    assert flips > 0        # the float mean rounds differently somewhere: the test tells the two apart
+
+
+class PoolAfterFunction(nn.Module):
+    """conv -> ReLU -> F.max_pool2d -> global pooling -> fc: the pooled tensor is not the tensor the
+    point's hook quantizes (the point sits on the ReLU's output), so the pooling stays float."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 4, 3, padding=1)
+        self.relu = nn.ReLU()
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        x = nn.functional.max_pool2d(self.relu(self.conv(x)), 2)
+        return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, (1, 1)), 1))
+
+
+class PooledTwice(nn.Module):
+    """The pooled features feed fc and are also returned: not one quantized reader alone."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 4, 3, padding=1)
+        self.relu = nn.ReLU()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        features = torch.flatten(self.pool(self.relu(self.conv(x))), 1)
+        return self.fc(features), features
+
+
+class ModulePool(nn.Module):
+    """resnet's tail: nn.AdaptiveAvgPool2d((1, 1)) -> torch.flatten -> Dropout -> fc."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 4, 3, padding=1)
+        self.relu = nn.ReLU()
+        self.pool = nn.AdaptiveAvgPool2d((1, 1))
+        self.drop = nn.Dropout(0.2)
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.fc(self.drop(torch.flatten(self.pool(self.relu(self.conv(x))), 1)))
+
+
+@pytest.mark.parametrize("model_cls, pooled", [(PoolAfterFunction, False), (PooledTwice, False), (ModulePool, True)])
+def test_which_global_poolings_run_in_integer(model_cls, pooled):
+    _, q, _ = _calibrated(model_cls)
+    points = [p for p in _points.points_of(q) if p.pool_of is not None]
+    assert bool(points) == pooled, _points.points_of(q)
+    x = torch.randn(8, 2, 8, 8, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        first = q(x)
+        again = q(x)            # the pooled value is handed over once per forward pass
+    first, again = (first[0], again[0]) if isinstance(first, tuple) else (first, again)
+    assert torch.equal(first, again)
+    if pooled:
+        from quantbridge.torch import _integer
+        seen = {}
+        q.relu.register_forward_hook(lambda m, i, o: seen.setdefault("point", o))
+        q.fc.register_forward_pre_hook(lambda m, i: seen.setdefault("fc_input", i[0]))
+        with torch.no_grad():
+            q(x)
+        in_q = q.quantbridge_points[points[0].pool_of]
+        deployed = _integer.global_pool(seen["point"], in_q, q.fc.activation_quant)
+        assert torch.equal(seen["fc_input"], deployed.flatten(1))

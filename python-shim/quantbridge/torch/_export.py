@@ -22,7 +22,7 @@ from quantbridge.common import config as qconfig
 from quantbridge.common import paramfile
 from quantbridge.common.paths import atomic_write_bytes, check_dir, check_file_path, no_overwrite
 from quantbridge.errors import CheckpointError, ConfigError, ModelError, PathError
-from quantbridge.torch import _config, _layers, _points, _state
+from quantbridge.torch import _config, _layers, _points, _pools, _state
 from quantbridge.torch._modules import _W_SCALE_MIN
 
 __all__ = ["OPSET", "key", "output_paths", "read_state", "load_quant_state", "fold_batchnorm", "export"]
@@ -228,7 +228,7 @@ def _to_onnx(model, shapes, watch=(), points=()):
             handle.remove()
     import onnx
     model_proto = onnx.load_from_string(buffer.getvalue())
-    tensors = _points.strip_markers(model_proto) if points else {}
+    tensors = _pools.output_tensors(model_proto, points, _points.strip_markers(model_proto)) if points else {}
     return model_proto, output_names, calls, tensors
 
 

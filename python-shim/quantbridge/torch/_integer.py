@@ -9,6 +9,10 @@ the folded weights and the int32 bias the export and the Java QDQ builder produc
 steps), and returns the requantized output; the folded BatchNorm then passes its input through
 (``_points.pass_folded``) and the ReLU and the point's quantizer leave the on-grid values as they
 are. So the fake-quant model in eval mode is the deployed computation, not only close to it.
+The last Linear, whose output is the model's, is a ``QGemm`` with a float output: the int32
+accumulator (bias included) converted to float32 times ``float32(s_x * s_w[c])``, nothing rounded
+after. A global average pooling between a point and a quantized reader is ONNX Runtime's
+``QLinearGlobalAveragePool`` (:func:`global_pool`, MLAS's x86 arithmetic).
 
 In training mode the layer computes ``conv(fq(x), fq(w))`` and the BatchNorm normalises with batch
 statistics, in float. Per-channel symmetric weight quantization commutes with BatchNorm's
@@ -27,7 +31,7 @@ import torch
 from quantbridge.torch import _points
 from quantbridge.torch._modules import _W_SCALE_MIN, _divisor
 
-__all__ = ["group_forward", "layer_outputs"]
+__all__ = ["group_forward", "global_pool", "layer_outputs"]
 
 _OFF = "_quantbridge_group_off"
 
@@ -56,7 +60,7 @@ def group_forward(layer, x, compute):
     act_q, w_q = layer.activation_quant, layer.weight_quant
     if torch.is_grad_enabled() and (x.requires_grad or layer.weight.requires_grad):
         return None
-    if not (_quantizing(act_q) and _quantizing(out_q) and int(w_q.fake_quant_enabled[0]) == 1
+    if not (_quantizing(act_q) and (out_q is None or _quantizing(out_q)) and int(w_q.fake_quant_enabled[0]) == 1
             and _points.is_active(activity)):
         return None
     if bn is not None and (bn.training or bn.running_mean is None):
@@ -68,6 +72,10 @@ def group_forward(layer, x, compute):
         y = _deployed(layer, x, bn, direct_q if direct else out_q, compute)
     setattr(y, _points.REQUANTIZED_ATTR, direct)
     return y
+
+
+def _usable(q):
+    return q is not None and _quantizing(q)
 
 
 def _deployed(layer, x, bn, out_q, compute):
@@ -97,17 +105,43 @@ def _deployed(layer, x, bn, out_q, compute):
     acc = compute(x_int, w_int).double()
     # float32 steps as the Java builder (bias scale) and ONNX Runtime (requantization scale) take them
     s_x32 = torch.tensor(s_x, dtype=torch.float32)
-    s_y, zp_y = out_q.effective_scale(), int(round(float(out_q.zero_point)))
     s_acc = _f32(s_x32 * s_w)                                # s_x * s_w[c], float32
     if bias is not None:
         b32 = _f32(bias).double()
         b_int = torch.round(b32 / s_acc.double()).clamp_(*_INT32)
         acc = acc + b_int.reshape([-1] + [1] * (acc.dim() - 2))
+    if out_q is None:
+        # QGemm with a float output: float32(int32 accumulator) * float32(s_x * s_w[c])
+        return _f32(acc) * s_acc.reshape([-1] + [1] * (acc.dim() - 2))
+    s_y, zp_y = out_q.effective_scale(), int(round(float(out_q.zero_point)))
     multiplier = s_acc / torch.tensor(s_y, dtype=torch.float32)             # float32
     y = _f32(acc) * multiplier.reshape([-1] + [1] * (acc.dim() - 2))
     y = torch.round_(y).clamp_(out_q.quant_min - zp_y, out_q.quant_max - zp_y).mul_(s_y)
     setattr(y, _points.FOLDED_ATTR, id(bn) if bn is not None else None)
     return y
+
+
+def global_pool(x, in_q, out_q):
+    """ONNX Runtime's ``QLinearGlobalAveragePool`` of ``x`` (on ``in_q``'s grid, ``N, C, H, W``) into
+    ``out_q``'s grid, as MLAS computes it: the int32 sum of the input codes less ``zp_x * H * W``,
+    times the float32 multiplier ``s_x / (s_y * float32(H * W))``, clamped to the output range and
+    rounded half to even; returned dequantized, shape ``N, C, 1, 1``. None when the deployed
+    arithmetic does not apply (training, autograd, calibration, a quantizer off)."""
+    if in_q.training or not (_usable(in_q) and _usable(out_q)) or x.dim() != 4:
+        return None
+    if torch.is_grad_enabled() and x.requires_grad:
+        return None
+    with torch.no_grad():
+        s_x, zp_x = in_q.effective_scale(), int(round(float(in_q.zero_point)))
+        codes = torch.round(x / _divisor(s_x, x)).clamp_(in_q.quant_min - zp_x, in_q.quant_max - zp_x)
+        acc = codes.double().sum(dim=(2, 3), keepdim=True)          # exact: integers below 2**53
+        size = x.shape[2] * x.shape[3]
+        s_y, zp_y = out_q.effective_scale(), int(round(float(out_q.zero_point)))
+        s_x32, s_y32, n32 = (torch.tensor(v, dtype=torch.float32) for v in (s_x, s_y, float(size)))
+        multiplier = s_x32 / (s_y32 * n32)                          # float32, as MLAS computes it
+        y = _f32(acc) * multiplier
+        y = y.clamp_(out_q.quant_min - zp_y, out_q.quant_max - zp_y).round_().mul_(s_y)
+    return y.to(x.dtype)
 
 
 @contextlib.contextmanager

@@ -14,11 +14,25 @@ inputs only; the points here are derived from the model's data flow, never asked
 * through value-transparent ops that commute with quantization (MaxPool, Flatten, reshape/view,
   Identity, Dropout), a point moves to the end of a single-consumer chain; the upstream tensors
   get the same parameters in the ONNX graph only (``mirror`` points), which is exact because
-  ``fq(maxpool(x)) == maxpool(fq(x))``.
+  ``fq(maxpool(x)) == maxpool(fq(x))``;
+* the output of a global average pooling (``nn.AdaptiveAvgPool2d(1)``,
+  ``F.adaptive_avg_pool2d(x, 1)``; exported as GlobalAveragePool) of a point's tensor whose result
+  reaches, through value-transparent ops only, one quantized layer alone (a classifier's
+  ``avgpool -> flatten -> fc``): the pooled tensor takes that layer's input quantizer (its
+  owner), so ONNX Runtime runs ``QLinearGlobalAveragePool`` straight into the layer's int8 input
+  (quantization commutes with the Flatten after it). In eval mode the reader gets ONNX Runtime's
+  integer pooling of the point's quantized tensor (:mod:`quantbridge.torch._pools`,
+  ``_integer.global_pool``), not the float mean rounded: the two differ by one step where the
+  mean is near a rounding tie. The point's tensor must be the one its hook quantizes (the pooled
+  tensor returned by a module call); otherwise the pooling stays float.
 
-A point is left out when it would quantize a model output. Not covered (the tensor stays float
-and the neighbouring ops run in float on dequantized values, still exact): ``torch.cat``,
-average pooling, elementwise ops other than ``+``, a ``+`` with a float (non-point) input.
+A point is left out when it would quantize a model output; the last quantized Linear, whose
+output is the model's, runs as ``QGemm`` with a float output (int32 bias, see
+``_integer``): a :class:`Group` without a point, made when the model has points at all (the
+Java builder gives that Gemm an int32 bias under the same condition). Not covered (the tensor
+stays float and the neighbouring ops run in float on dequantized values, still exact):
+``torch.cat``, average pooling other than global (``nn.AvgPool2d``, ``x.mean((2, 3))``, which
+exports as ReduceMean), elementwise ops other than ``+``, a ``+`` with a float (non-point) input.
 
 Each point has one quantizer, an :class:`ActivationFakeQuantize` like the layer-input
 quantizers: when a quantized layer reads the point's tensor, that layer's own input quantizer
@@ -48,7 +62,7 @@ import torch.fx
 import torch.nn.functional as F
 from torch import nn
 
-from quantbridge.torch import _layers
+from quantbridge.torch import _layers, _pools
 from quantbridge.torch._modules import ActivationFakeQuantize
 
 __all__ = ["CONTAINER", "Point", "Group", "derive", "plan", "attach", "add_markers", "strip_markers", "points_of"]
@@ -65,6 +79,19 @@ _TRANSPARENT_MODULES = (nn.MaxPool1d, nn.MaxPool2d, nn.Flatten, nn.Identity, nn.
 _TRANSPARENT_FUNCS = {torch.flatten, F.max_pool2d, F.max_pool1d, torch.reshape, F.dropout}
 _TRANSPARENT_METHODS = {"view", "reshape", "flatten"}
 _ADDS = {operator.add, operator.iadd, torch.add}
+_GLOBAL_SIZES = (1, (1, 1), [1, 1])
+_DROPPED_AT_EXPORT = (nn.Dropout, nn.Identity)
+
+
+def _is_global_pool(node, modules):
+    """Whether ``node`` averages each channel over the whole image (exported as GlobalAveragePool)."""
+    if node.op == "call_module":
+        m = modules.get(node.target)
+        return type(m) is nn.AdaptiveAvgPool2d and m.output_size in _GLOBAL_SIZES
+    if node.op == "call_function" and node.target is F.adaptive_avg_pool2d:
+        size = node.args[1] if len(node.args) > 1 else node.kwargs.get("output_size")
+        return size in _GLOBAL_SIZES and len(node.args) + len(node.kwargs) == 2
+    return False
 
 
 class Point:
@@ -74,24 +101,29 @@ class Point:
     name of the layer whose input quantizer serves it, or None for its own quantizer; ``call``:
     ``(module path, call index)`` whose output is the tensor (None: no module returns it);
     ``hook``: whether PyTorch applies it (False for mirror points and points read only by their
-    owner); ``mirror_of``: the name of the canonical point a mirror copies.
+    owner); ``mirror_of``: the name of the canonical point a mirror copies; ``pool_of``: for the
+    output of a global average pooling, the name of the point it pools (the pooling's input).
     """
 
-    __slots__ = ("name", "owner", "call", "hook", "mirror_of", "sources", "consumers", "merged_into")
+    __slots__ = ("name", "owner", "call", "hook", "mirror_of", "sources", "consumers", "merged_into", "pool_of")
 
-    def __init__(self, name, owner, call, hook, mirror_of=None, sources=(), consumers=(), merged_into=None):
+    def __init__(self, name, owner, call, hook, mirror_of=None, sources=(), consumers=(), merged_into=None,
+                 pool_of=None):
         self.name, self.owner, self.call, self.hook, self.mirror_of = name, owner, call, hook, mirror_of
         self.sources, self.consumers, self.merged_into = tuple(sources), tuple(consumers), merged_into
+        self.pool_of = pool_of
 
     def __repr__(self):
         return (f"Point({self.name!r}, owner={self.owner!r}, call={self.call!r}, hook={self.hook}, "
-                f"mirror_of={self.mirror_of!r}, sources={self.sources!r}, consumers={self.consumers!r})")
+                f"mirror_of={self.mirror_of!r}, sources={self.sources!r}, consumers={self.consumers!r}, "
+                f"pool_of={self.pool_of!r})")
 
 
 class Group:
     """A quantized conv/linear layer whose output is a point: ``layer`` (module path), ``bn`` (the
     BatchNorm folded into it at export, or None), ``act`` (``"relu"``, ``"relu6"`` or None) and
-    ``point`` (the name of the canonical point whose quantizer requantizes the group's output).
+    ``point`` (the name of the canonical point whose quantizer requantizes the group's output;
+    None for the last Linear, whose output is the model's: a float-output ``QGemm``).
     In eval mode the layer computes the group the way the deployed integer kernel does
     (:mod:`quantbridge.torch._integer`). ``direct``: for a point placed before a functional ReLU
     whose output only a quantized layer reads, that layer's path: ONNX Runtime drops the ReLU and
@@ -267,6 +299,17 @@ def plan(model, quantized):
             if len(args) == 2 and all(a in marked for a in args):
                 mark(_absorb(node, modules, first_bn=False), marked[args[0]] | marked[args[1]])
 
+    pools = []             # (pool node, its input node, the quantized layer reading its output)
+    for node in nodes:
+        args = _tensor_args(node)
+        if not _is_global_pool(node, modules) or len(args) != 1 or args[0] not in marked:
+            continue
+        end = _chain(node, modules)[-1]
+        users = list(end.users)
+        if (len(users) == 1 and users[0].op == "call_module" and users[0].target in quantized
+                and calls[users[0].target] == 1 and _tensor_args(users[0])[:1] == [end]):
+            pools.append((node, args[0], users[0]))
+
     def consumers(node):
         """The quantized layers the value of ``node`` reaches before any quantizable layer."""
         found, seen, todo = set(), set(), list(node.users)
@@ -323,6 +366,14 @@ def plan(model, quantized):
                             sources=sorted(marked[point_node]), consumers=reached,
                             merged_into=merged.get(canonical)))
         placed[canonical] = point_node.name
+    hooked = {p.name: p for p in points if p.hook and p.mirror_of is None}
+    for pool, source, reader in pools:
+        # the pooled tensor must be exactly the hooked point's tensor: in eval mode that hook hands
+        # the quantized tensor to the integer pooling (_pools.feed)
+        if placed.get(source) != source.name or source.name not in hooked:
+            continue
+        points.append(Point(pool.name, quantized[reader.target], None, False, sources=sorted(marked[source]),
+                            consumers=[reader.target], pool_of=source.name))
     groups = []
     for layer, bn, act, end, direct in candidates:
         canonical = _chain(end, modules)[-1]
@@ -336,7 +387,23 @@ def plan(model, quantized):
             continue            # the export keeps this BatchNorm: the layer's output stays float there
         groups.append(Group(layer.target, bn.target if bn is not None else None,
                             _act_kind(act, modules) if act is not None else None, placed[canonical], direct))
+    if points:
+        for node in nodes:
+            if (node.op == "call_module" and node.target in quantized and calls[node.target] == 1
+                    and _layers.float_class(modules.get(node.target)) is nn.Linear and _is_model_output(node, modules)):
+                groups.append(Group(node.target, None, None, None))
     return points, groups
+
+
+def _is_model_output(node, modules):
+    """Whether ``node``'s value is a model output (directly, or through modules the export drops)."""
+    while True:
+        if any(u.op == "output" for u in node.users):
+            return True
+        user = _single_user(node)
+        if user is None or user.op != "call_module" or not isinstance(modules.get(user.target), _DROPPED_AT_EXPORT):
+            return False
+        node = user
 
 
 def _walk_back(end, start):
@@ -412,9 +479,15 @@ def attach(root, points, calibration, steps, groups=()):
         if not any(h is apply_point for h in module._forward_hooks.values()):
             module.register_forward_hook(apply_point)
     canonical = {p.name: p for p in points if p.mirror_of is None}
+    _pools.attach(root, points, modules, layers_by_name)
     for g in groups:
         layer = modules.get(g.layer)
-        if layer is None or not _layers.is_quant_layer(layer) or g.point not in canonical:
+        if layer is None or not _layers.is_quant_layer(layer):
+            continue
+        if g.point is None:         # the last Linear, whose output is the model's: float-output kernel
+            layer.__dict__[GROUP_ATTR] = (None, None, None, None, ([layer], []))
+            continue
+        if g.point not in canonical:
             continue
         bn = modules.get(g.bn) if g.bn is not None else None
         direct = modules.get(g.direct) if g.direct is not None else None
@@ -470,6 +543,7 @@ def apply_point(module, inputs, output):
     table = module.__dict__.get("_quantbridge_apply")
     if not table or not torch.is_tensor(output) or getattr(output, REQUANTIZED_ATTR, False):
         return None     # (a group's deployed output is already requantized where the kernel puts it)
+    key = None
     entry = table.get(None)
     if entry is None:
         steps = module.__dict__.get("_quantbridge_apply_steps")
@@ -477,13 +551,16 @@ def apply_point(module, inputs, output):
         seen = module.__dict__.get("_quantbridge_apply_seen")
         count = seen[1] + 1 if seen is not None and seen[0] == step else 0
         module.__dict__["_quantbridge_apply_seen"] = (step, count)
-        entry = table.get(count)
+        key, entry = count, table.get(count)
     if entry is None:
         return None
     quantizer, activity, merged_into = entry
     if (merged_into is not None and merges(merged_into)) or not is_active(activity):
+        _pools.feed(module, key, None)
         return _kept_in_graph(output, quantizer)
-    return quantizer(output)
+    out = quantizer(output)
+    _pools.feed(module, key, out)
+    return out
 
 
 def _kept_in_graph(output, quantizer):
@@ -530,7 +607,7 @@ def add_markers(float_model, points):
     modules = dict(float_model.named_modules())
     by_module = collections.defaultdict(dict)
     for i, p in enumerate(points):
-        path, index = p.call
+        path, index = p.call if p.call is not None else (None, None)   # a pooling's output: see pool_tensors
         by_module[path][index] = i
     counters = {path: [0] for path in by_module}
 
@@ -540,6 +617,8 @@ def add_markers(float_model, points):
 
     handles = [float_model.register_forward_pre_hook(reset)]
     for path, table in by_module.items():
+        if path is None:
+            continue
         def hook(module, inputs, output, table=table, counter=counters[path]):
             index = table.get(None, table.get(counter[0]))
             counter[0] += 1
@@ -592,5 +671,6 @@ def detach(root):
                 del module._forward_hooks[handle_id]
         for attr in ("_quantbridge_apply", "_quantbridge_apply_steps", "_quantbridge_apply_seen", GROUP_ATTR):
             module.__dict__.pop(attr, None)
+    _pools.detach(root)
     if CONTAINER in root._modules:
         del root._modules[CONTAINER]

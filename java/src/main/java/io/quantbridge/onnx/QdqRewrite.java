@@ -161,8 +161,10 @@ final class QdqRewrite {
      * through a Relu/Clip) by an int32 initializer with scale {@code s_x * s_w[c]} behind a
      * DequantizeLinear, the form ONNX Runtime fuses into an integer kernel
      * ({@code round(b / (s_x * s_w[c]))}, saturated to int32). Only nodes whose output is a derived
-     * point qualify: a node whose output stays float (every node of a version-1 parameter file)
-     * keeps its float bias, as no integer kernel can run it.
+     * point qualify, and, when the parameters have points, a Gemm whose output is a model output:
+     * ONNX Runtime runs that one as a {@code QGemm} with a float output
+     * ({@code float(int32 accumulator) * s_x * s_w[c]}). Any other node whose output stays float
+     * (every node of a version-1 parameter file) keeps its float bias, as no integer kernel can run it.
      */
     void quantizeBiases() throws QuantBridgeException {
         for (Map.Entry<Integer, Float> e : activationScaleOf.entrySet()) {
@@ -170,7 +172,7 @@ final class QdqRewrite {
             NodeProto.Builder node = nodes.get(idx);
             String op = node.getOpType();
             if (!(op.equals("Conv") || op.equals("Gemm")) || node.getInputCount() < 3 || node.getInput(2).isEmpty()
-                    || !outputQuantized(node)) {
+                    || !(outputQuantized(node) || (op.equals("Gemm") && floatOutputGemm(node)))) {
                 continue;
             }
             TensorProto b = initializers.get(node.getInput(2));
@@ -467,6 +469,12 @@ final class QdqRewrite {
             }
         }
         return false;
+    }
+
+    /** Whether {@code node}'s output is a model output, in a graph with derived points (integer kernels). */
+    private boolean floatOutputGemm(NodeProto.Builder node) {
+        return !pointTensors.isEmpty() && node.getOutputCount() == 1
+                && graph.getOutputList().stream().anyMatch(o -> o.getName().equals(node.getOutput(0)));
     }
 
     private boolean quantizerReads(String tensor) {

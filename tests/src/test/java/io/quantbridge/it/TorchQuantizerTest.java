@@ -147,7 +147,8 @@ class TorchQuantizerTest {
                 long int32Biases = OnnxModels.load(files.int8Onnx()).getGraph().getInitializerList().stream()
                         .filter(t -> t.getDataType() == ai.onnx.proto.OnnxMl.TensorProto.DataType.INT32_VALUE
                                 && t.getName().endsWith("_quantized")).count();
-                assertEquals(3, int32Biases, "int32 biases of the convs, whose outputs are quantized; fc's output is the model's");
+                assertEquals(4, int32Biases, "int32 biases of the convs, whose outputs are quantized, and of fc, whose "
+                        + "output is the model's (a QGemm with a float output)");
                 assertEquals(6 + 4 + int32Biases, int8.dequantizeLinear(), "DQ for every quantized tensor, weight and int32 bias");
                 assertEquals(4, OnnxInspector.quantizedLayers(OnnxModels.load(files.int8Onnx())).size());
                 assertTrue(Files.size(files.int8Onnx()) < Files.size(files.floatOnnx()));
