@@ -35,12 +35,12 @@ from tensorflow.core.protobuf import rewriter_config_pb2
 
 from quantbridge.common import config, finite, paramfile, paths, qparams
 from quantbridge.errors import CheckpointError, ModelError
-from quantbridge.tf import _checkpoint, _fold
+from quantbridge.tf import _checkpoint, _fold, _integer
 from quantbridge.tf import _graphdef as gdu
 from quantbridge.tf import _onnx
 from quantbridge.tf import _params
 from quantbridge.tf._graph import SCOPE, SUPPORTED, VARIABLE_OPS, graph_of, layer_ops, weight_layout
-from quantbridge.tf._rewrite import is_rewritten
+from quantbridge.tf._rewrite import is_rewritten, settings
 
 __all__ = ["generate_final_model", "export_pb", "run_frozen", "range_variable_names"]
 
@@ -119,7 +119,7 @@ def _check_checkpoint(reader, sub, quantized, ckpt_file):
 def _fold_batch_norm(gd, by_name, users, fold, weight, op_type, quantized):
     """Fold the planned inference BatchNorm ``fold`` (``_fold.plan``) into its layer: the
     BatchNorm node becomes ``BiasAdd(layer, shift)``; returns (folded weight, weight scales or
-    None), or None where the frozen graph does not have the planned shape."""
+    None, shift), or None where the frozen graph does not have the planned shape."""
     def single_user(name):
         found = users.get(name, [])
         return found[0][0] if len(found) == 1 and found[0][2] == 0 else None
@@ -146,7 +146,7 @@ def _fold_batch_norm(gd, by_name, users, fold, weight, op_type, quantized):
     replacement = gdu.op_node(nxt.name, "BiasAdd", [fold.layer, new_bias.name] + controls, data_format=data_format)
     nxt.CopyFrom(replacement)
     gd.node.extend([new_bias])
-    return folded, scales
+    return folded, scales, shift
 
 
 def _quantize_weight(weight, op_type, reduce_axes, channel_axis):
@@ -176,14 +176,16 @@ def _activation_nodes(prefix, x, scale, zero_point):
             gdu.op_node(prefix, "Mul", [f"{prefix}/sub", scale_node.name])]
 
 
-def _transform(gd, layers, strategies, ranges, folds):
+def _transform(gd, layers, strategies, ranges, folds, groups):
     """BN folding, weight grids and activation fake quant; returns (GraphDef, param entries, float
-    inputs): the last maps each quantized layer to the tensor its fake quant reads.
+    inputs, kernels): float inputs map each quantized layer to the tensor its fake quant reads,
+    kernels each layer of ``groups`` (``_integer.plan``) to its ``_integer.Kernel``.
     ``folds``: ``{layer: _fold.Fold}`` of the BatchNorms to fold (empty: none)."""
     by_name = {node.name: node for node in gd.node}
     users = gdu.consumers(gd)
     entries = []
     float_inputs = {}
+    kernels = {}
     for name, op in layers.items():
         strategy = strategies[name]
         entry = {"name": name, "op_type": op.type, "quant_strategy": strategy,
@@ -213,7 +215,11 @@ def _transform(gd, layers, strategies, ranges, folds):
                 gd.node.extend([const])
                 node.input[1] = const.name
             continue
-        wq, scales = folded if folded is not None else _quantize_weight(weight, op.type, reduce_axes, channel_axis)
+        if folded is not None:
+            wq, scales, bias = folded
+        else:
+            wq, scales = _quantize_weight(weight, op.type, reduce_axes, channel_axis)
+            bias = None
         weight_node = gdu.const_node(f"{name}/{SCOPE}/weight", wq)
         x = node.input[0]
         lo, hi = ranges[name]
@@ -223,10 +229,18 @@ def _transform(gd, layers, strategies, ranges, folds):
         node.input[0] = prefix
         node.input[1] = weight_node.name
         float_inputs[name] = x
+        group = groups.get(name)
+        if group is not None and (name in folds) == (folded is not None):
+            end = folds[name].bn if folded is not None else group.end
+            if group.bias is not None and group.bias in by_name:
+                bias = gdu.const_value(by_name, by_name[group.bias].input[1])
+            if group.bias is None or bias is not None:
+                grid = np.asarray(scales, np.float32).reshape(_fold.channel_shape(op.type, wq.shape))
+                kernels[name] = _integer.Kernel(weight_node.name, grid, bias, end, f"{prefix}/sub", scale, zero_point)
         x_name, port = gdu.parse_input(x)
         entry["weight"] = _params.weight_entry(weight_node.name, op.type, wq.shape, channel_axis, scales)
         entry["activation"] = _params.activation_entry(f"{x_name}:{port}", scale, zero_point)
-    return gd, entries, float_inputs
+    return gd, entries, float_inputs, kernels
 
 
 def _input_shape(gd):
@@ -344,8 +358,10 @@ def _export(sess, config_file, output_name_list, ckpt_file, output_dir, name, ov
     frozen, flags = gdu.freeze(sub, values)
     frozen, _dead = gdu.resolve_switches(frozen, keep=outputs)
     frozen = tf.compat.v1.graph_util.extract_sub_graph(frozen, outputs)
-    folds = _fold.plan(graph.as_graph_def(), list(layers)) if fold_bn else {}
-    frozen, entries, float_inputs = _transform(frozen, layers, strategies, ranges, folds)
+    float_gd = graph.as_graph_def()
+    folds = _fold.plan(float_gd, list(layers)) if fold_bn else {}
+    groups = _integer.plan(float_gd, strategies, folds, settings(cfg)["integer_kernels"])
+    frozen, entries, float_inputs, kernels = _transform(frozen, layers, strategies, ranges, folds, groups)
     frozen = tf.compat.v1.graph_util.extract_sub_graph(frozen, outputs)
     _check_frozen(frozen, outputs)
     onnx_bytes = None
@@ -354,10 +370,16 @@ def _export(sess, config_file, output_name_list, ckpt_file, output_dir, name, ov
         weights = {e["weight"]["tensor"]: gdu.const_value(by_name, e["weight"]["tensor"]) for e in entries
                    if "weight" in e}
         onnx_bytes = _onnx.to_onnx(_onnx.float_graph(frozen, float_inputs, outputs), outputs, weights)
+    activations = {e["name"]: (e["activation"]["scale"], e["activation"]["zero_point"], e["activation"]["min"],
+                               e["activation"]["max"]) for e in entries if "activation" in e}
+    points = _integer.export_nodes(frozen, groups, kernels, activations)
+    if points:
+        frozen = tf.compat.v1.graph_util.extract_sub_graph(frozen, outputs)
+        _check_frozen(frozen, outputs)
 
     input_shape = _input_shape(frozen)
-    result = {"pb": pb_path, "layers": entries, "outputs": list(outputs), "input_shape": input_shape,
-              "frozen_flags": sorted(flags)}
+    result = {"pb": pb_path, "layers": entries, "points": points, "outputs": list(outputs),
+              "input_shape": input_shape, "frozen_flags": sorted(flags)}
     written = []
     try:
         paths.atomic_write_bytes(pb_path, frozen.SerializeToString(deterministic=True))
@@ -367,7 +389,8 @@ def _export(sess, config_file, output_name_list, ckpt_file, output_dir, name, ov
             written.append(onnx_path)
             result["onnx"] = onnx_path
         if with_params:
-            params = paramfile.build("tensorflow", pb_path, entries, input_shape=input_shape, outputs=outputs)
+            params = paramfile.build("tensorflow", pb_path, entries, input_shape=input_shape, outputs=outputs,
+                                     points=points)
             paramfile.write(targets[1], params)
             result.update(params=targets[1], param_dict=params)
     except BaseException:
