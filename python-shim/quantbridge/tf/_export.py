@@ -162,18 +162,22 @@ def _activation_nodes(prefix, x, scale, zero_point):
     """``_ops.activation_fake_quant`` with constant scale and zero point. The division is a
     ``DivNoNan`` (as in ``_ops._div``): Grappler, on in every default session, rewrites
     ``RealDiv(x, Const)`` into ``x * (1 / scale)``, which is not bit-exact; it leaves ``DivNoNan``
-    alone, and for a scale > 0 DivNoNan is the same IEEE division."""
+    alone, and for a scale > 0 DivNoNan is the same IEEE division. The final multiplication takes
+    the scale as a one-element vector (``<prefix>/step``): Grappler's ``FoldMultiplyIntoConv``
+    folds a multiplication by a scalar Const into the weights of a following Conv2D, which is not
+    bit-exact either, and only folds scalars."""
     scale_node = gdu.const_node(f"{prefix}/scale", np.float32(scale))
+    step = gdu.const_node(f"{prefix}/step", np.full([1], scale, np.float32))
     zp_node = gdu.const_node(f"{prefix}/zero_point", np.float32(zero_point))
     qmin = gdu.const_node(f"{prefix}/qmin", np.float32(qparams.ACT_QMIN))
     qmax = gdu.const_node(f"{prefix}/qmax", np.float32(qparams.ACT_QMAX))
-    return [scale_node, zp_node, qmin, qmax,
+    return [scale_node, step, zp_node, qmin, qmax,
             gdu.op_node(f"{prefix}/div", "DivNoNan", [x, scale_node.name]),
             gdu.op_node(f"{prefix}/round", "Round", [f"{prefix}/div"]),
             gdu.op_node(f"{prefix}/add", "AddV2", [f"{prefix}/round", zp_node.name]),
             gdu.op_node(f"{prefix}/clip", "ClipByValue", [f"{prefix}/add", qmin.name, qmax.name]),
             gdu.op_node(f"{prefix}/sub", "Sub", [f"{prefix}/clip", zp_node.name]),
-            gdu.op_node(prefix, "Mul", [f"{prefix}/sub", scale_node.name])]
+            gdu.op_node(prefix, "Mul", [f"{prefix}/sub", step.name])]
 
 
 def _transform(gd, layers, strategies, ranges, folds, groups):
@@ -235,7 +239,8 @@ def _transform(gd, layers, strategies, ranges, folds, groups):
             if group.bias is not None and group.bias in by_name:
                 bias = gdu.const_value(by_name, by_name[group.bias].input[1])
             if group.bias is None or bias is not None:
-                grid = np.asarray(scales, np.float32).reshape(_fold.channel_shape(op.type, wq.shape))
+                grid = np.asarray(scales, np.float32).reshape([1 if i in reduce_axes else d
+                                                               for i, d in enumerate(wq.shape)])
                 kernels[name] = _integer.Kernel(weight_node.name, grid, bias, end, f"{prefix}/sub", scale, zero_point)
         x_name, port = gdu.parse_input(x)
         entry["weight"] = _params.weight_entry(weight_node.name, op.type, wq.shape, channel_axis, scales)

@@ -178,12 +178,6 @@ def _channels(op_type, weight_shape):
     return list(weight_shape[2:]) if op_type == "DepthwiseConv2dNative" else [weight_shape[3]]
 
 
-def channel_shape(op_type, weight_shape):
-    """The shape of per-channel weight scales broadcast against a Conv2D / depthwise filter."""
-    channels = _channels(op_type, weight_shape)
-    return [1] * (len(weight_shape) - len(channels)) + channels
-
-
 def fold_numpy(op_type, weight, quantized, gamma, beta, mean, var, bias, epsilon):
     """(folded weight, shift, per-channel weight scales or None): the export's side."""
     f32, f64 = np.float32, np.float64

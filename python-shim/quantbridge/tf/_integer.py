@@ -41,9 +41,9 @@ from quantbridge.tf import _graphdef as gdu
 from quantbridge.tf._graph import SUPPORTED
 
 __all__ = ["Group", "Kernel", "LAYER_OPS", "CHAIN_OPS", "plan", "export_nodes", "bias_codes_numpy", "multiplier_numpy", "bias_codes_tf",
-           "multiplier_tf", "integer_op_tf", "requantize_tf", "channel_shape"]
+           "multiplier_tf", "data_format", "integer_op_tf", "requantize_tf", "channel_shape"]
 
-LAYER_OPS = ("Conv2D", "DepthwiseConv2dNative")
+LAYER_OPS = ("Conv2D", "DepthwiseConv2dNative", "MatMul")
 CHAIN_OPS = ("Relu", "Relu6", "MaxPool", "MaxPoolV2", "Reshape", "Identity", "Snapshot")
 _INT32 = (np.float64(-2.0 ** 31), np.float64(2.0 ** 31 - 1))
 _SOURCES = ("Const", "VarHandleOp", "VariableV2", "Variable")
@@ -156,8 +156,18 @@ def multiplier_tf(s_x, s_w, s_y):
     return tf.math.divide_no_nan(s_x * s_w, s_y)
 
 
+def data_format(node_or_op):
+    """A layer's data format (``b"NHWC"`` for MatMul, which has none), from a NodeDef or an Operation."""
+    if hasattr(node_or_op, "attr") and not hasattr(node_or_op, "get_attr"):
+        return node_or_op.attr["data_format"].s or b"NHWC" if "data_format" in node_or_op.attr else b"NHWC"
+    return node_or_op.get_attr("data_format") if node_or_op.type != "MatMul" else b"NHWC"
+
+
 def integer_op_tf(op, x64, w64):
-    """``op`` (Conv2D / DepthwiseConv2dNative, its attributes) on float64 integer codes."""
+    """``op`` (Conv2D / DepthwiseConv2dNative / MatMul, its attributes) on float64 integer codes."""
+    if op.type == "MatMul":
+        return tf.raw_ops.MatMul(a=x64, b=w64, transpose_a=op.get_attr("transpose_a"),
+                                 transpose_b=op.get_attr("transpose_b"))
     attrs = {key: op.get_attr(key) for key in ("strides", "padding", "data_format", "dilations")}
     if op.type == "Conv2D":
         return tf.raw_ops.Conv2D(input=x64, filter=w64, explicit_paddings=op.get_attr("explicit_paddings"),
@@ -218,7 +228,7 @@ def export_nodes(gd, groups, kernels, activations):
         readers = [(user, index) for user, index, port in users.get(kernel.end, []) if port == 0]
         prefix = f"{name}/{SCOPE}/integer"
         s_w = np.asarray(kernel.scales, np.float32).reshape(-1)
-        data_format = node.attr["data_format"].s or b"NHWC"
+        layout = data_format(node)
         x64 = _cast(f"{prefix}/x", kernel.x_codes, tf.float32, tf.float64)
         w_scale = gdu.const_node(f"{prefix}/weight_scale", np.asarray(kernel.scales, np.float32))
         new = [x64, w_scale, gdu.op_node(f"{prefix}/weight_div", "DivNoNan", [kernel.weight, w_scale.name]),
@@ -230,9 +240,9 @@ def export_nodes(gd, groups, kernels, activations):
         if kernel.bias is not None:
             b64 = gdu.const_node(f"{prefix}/bias_codes", bias_codes_numpy(kernel.bias, kernel.scale, s_w))
             new += [b64, gdu.op_node(f"{prefix}/bias", "BiasAdd", [name, b64.name], dtype=tf.float64,
-                                     data_format=data_format)]
+                                     data_format=layout)]
             acc = f"{prefix}/bias"
-        multiplier = multiplier_numpy(kernel.scale, s_w, s_y).reshape(channel_shape(node.op, data_format, 4))
+        multiplier = multiplier_numpy(kernel.scale, s_w, s_y).reshape(channel_shape(node.op, layout, 4))
         consts = [gdu.const_node(f"{prefix}/multiplier", multiplier),
                   gdu.const_node(f"{prefix}/qmin", np.float32(qparams.ACT_QMIN) - np.float32(zp_y)),
                   gdu.const_node(f"{prefix}/qmax", np.float32(qparams.ACT_QMAX) - np.float32(zp_y)),

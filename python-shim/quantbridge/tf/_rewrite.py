@@ -415,10 +415,10 @@ def _requantize_layer(state, layer, consumer, group):
         s_y, zp_y = _ops.activation_qparams(consumer.act_min.read_value(), consumer.act_max.read_value())
         use = tf.logical_and(tf.logical_and(use, state.inference), consumer.initialized.read_value())
         acc = _integer.integer_op_tf(op, tf.cast(x_int, tf.float64), tf.cast(codes, tf.float64))
-        data_format = op.get_attr("data_format")
+        data_format = _integer.data_format(op)
         if bias is not None:
             acc = tf.nn.bias_add(acc, _integer.bias_codes_tf(bias, s_x, s_w), data_format=data_format.decode())
-        shape = _integer.channel_shape(op.type, data_format, 4)
+        shape = _integer.channel_shape(op.type, data_format, 2 if op.type == "MatMul" else 4)
         multiplier = tf.reshape(_integer.multiplier_tf(s_x, s_w, s_y), shape)
         result = tf.stop_gradient(_integer.requantize_tf(acc, multiplier, s_y, zp_y))
         consumers = [(c, i) for c in end.consumers() for i, t in enumerate(c.inputs) if t is end]
