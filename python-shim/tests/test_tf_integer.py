@@ -32,6 +32,14 @@ def _build(kind):
         h = tf.nn.bias_add(tf.nn.conv2d(x, tf_var("k", [3, 3, 3, 4], 1), 1, "SAME", name="first"), tf_var("b", [4], 2))
         h = tf.nn.max_pool2d(tf.nn.relu6(h), 2, 2, "VALID")
         last = tf.nn.conv2d(h, tf_var("k2", [1, 1, 4, 2], 3), 1, "VALID", name="second")
+    elif kind == "bn_chain":          # a folded BatchNorm's output read directly by the next conv, twice
+        bn = dict(epsilon=1e-3, beta_initializer=tf.compat.v1.random_normal_initializer(0, 0.5, 7),
+                  gamma_initializer=tf.compat.v1.random_uniform_initializer(0.5, 1.5, 8))
+        h = tf.nn.conv2d(x, tf_var("k", [3, 3, 3, 4], 1), 1, "SAME", name="first")
+        h = tf.compat.v1.layers.batch_normalization(h, training=False, name="bn1", **bn)
+        h = tf.nn.conv2d(h, tf_var("k1", [3, 3, 4, 4], 2), 1, "SAME", name="middle")
+        h = tf.nn.relu(tf.compat.v1.layers.batch_normalization(h, training=False, name="bn2", **bn))
+        last = tf.nn.conv2d(h, tf_var("k2", [1, 1, 4, 2], 3), 1, "VALID", name="second")
     elif kind == "depthwise":         # no bias, multiplier 2, straight into the next conv (zero point inside)
         h = tf.nn.depthwise_conv2d(x, tf_var("dk", [3, 3, 3, 2], 1), [1, 1, 1, 1], "SAME", name="first")
         last = tf.nn.conv2d(h, tf_var("k2", [1, 1, 6, 2], 3), 1, "VALID", name="second")
@@ -176,17 +184,20 @@ def test_float_training_and_calibration_paths_do_not_change(qtf, kind):
     assert np.array_equal(on.run(on.out, on.data), off.run(off.out, on.data))      # calibrating: float conv
 
 
-def test_the_frozen_pb_is_the_session_bit_for_bit(qtf, tmp_path):
-    s = Session(qtf, "conv_relu6")
+@pytest.mark.parametrize("kind", ["conv_relu6", "bn_chain", "depthwise", "mlp"])
+def test_the_frozen_pb_is_the_session_bit_for_bit(qtf, tmp_path, kind):
+    s = Session(qtf, kind)
     expected = s.run(s.out, s.data)
     ckpt = tf.compat.v1.train.Saver(var_list=s.graph.get_collection(tf.compat.v1.GraphKeys.GLOBAL_VARIABLES)).save(
         s.sess, str(tmp_path / "q.ckpt"))
     graph = tf.Graph()
     with cwd(tmp_path), graph.as_default(), tf.compat.v1.Session(graph=graph) as sess:
-        _build("conv_relu6")
+        _build(kind)
         result = qtf.generate_final_model(sess, s.cfg, ["out"], os.path.basename(ckpt), ".", name="m")
+    pairs = {"bn_chain": [("first", "middle"), ("middle", "second")], "mlp": [("fc0", "fc1")]}.get(kind, [("first", "second")])
+    assert s.summary["requantized"] == [a for a, _ in pairs]
     assert [(p["name"], p["owner"], p["scale"], p["zero_point"]) for p in result["param_dict"]["points"]] == \
-        [("first", "second", s.params["second"]["activation"]["scale"], s.params["second"]["activation"]["zero_point"])]
+        [(a, b, s.params[b]["activation"]["scale"], s.params[b]["activation"]["zero_point"]) for a, b in pairs]
     pb = str(tmp_path / "m.pb")
     assert np.array_equal(qtf.run_frozen(pb, {"x": s.data}, ["out"])[0], expected)
     gd = tf.compat.v1.GraphDef()

@@ -21,7 +21,12 @@ Works on the ORIGINAL float graph (rebuilt by the user) and the quantized checkp
    turns ``RealDiv`` by a constant into an inexact multiplication in any default session);
 5. with ``onnx=True``, convert the float graph (step 4 without the activation fake quant) to
    ``<name>.onnx`` with tf2onnx (``quantbridge.tf._onnx``), before anything is written;
-6. write ``<name>.pb`` (and ``<name>.onnx``) and ``<name>_quant_param.json`` atomically.
+6. give each layer whose output feeds another quantized layer (``_integer.plan``, unless
+   ``quantbridge.integer_kernels`` is false) the integer arithmetic the session runs for it: the
+   layer on float64 codes, int32-rounded bias, requantization to the reader's input parameters
+   (``<layer>/quantbridge/requantized``); the parameter file lists them as ``points`` (named after
+   the layer, owned by the reader);
+7. write ``<name>.pb`` (and ``<name>.onnx``) and ``<name>_quant_param.json`` atomically.
 """
 
 import difflib

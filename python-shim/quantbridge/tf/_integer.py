@@ -1,32 +1,34 @@
 """Integer kernels for TensorFlow: which quantized convolutions requantize their output, and the
 integer arithmetic that ONNX Runtime's ``QLinearConv`` runs for them.
 
-ONNX Runtime runs a quantized convolution as one integer kernel only when its output is
-quantized too. The vendor config quantizes layer inputs; :func:`plan` finds, on the float graph's
-``GraphDef``, each quantized ``Conv2D`` / ``DepthwiseConv2dNative`` (the *layer*) whose output
-reaches another quantized layer's input (the *consumer*) through a chain that only that path
-reads: ``[BiasAdd | the inference BatchNorm _fold folds] -> (Relu | Relu6 | MaxPool | Reshape |
-Identity)* -> consumer``. The layer's output is then requantized with the consumer's input
+ONNX Runtime runs a quantized convolution or matmul as one integer kernel (``QLinearConv``,
+``QGemm``) only when its output is quantized too. The vendor config quantizes layer inputs;
+:func:`plan` finds, on the float graph's ``GraphDef``, each quantized ``Conv2D`` /
+``DepthwiseConv2dNative`` / ``MatMul`` (the *layer*) whose output reaches another quantized
+layer's input (the *consumer*) through a chain that only that path reads: ``[BiasAdd | the
+inference BatchNorm _fold folds] -> (Relu | Relu6 | MaxPool | Reshape | Identity)* -> consumer``. The layer's output is then requantized with the consumer's input
 parameters (its *point*, owned by the consumer: nothing new to calibrate or learn), which is
 exact for the rest of the chain: the ReLUs keep on-grid values on the grid (a range from 0 has its
 zero point at the bottom, and ONNX Runtime drops the ReLU), ReLU6 and the value-transparent ops
 commute with the consumer's quantizer, and the consumer's quantizer leaves on-grid values as they
-are. A ``MatMul`` layer, a chain with another reader (a residual ``Add``, a second consumer, a
-float layer) or any other op keeps its output float, as before. With ``quantbridge.
-integer_kernels: false`` there are no groups.
+are. A chain with another reader (a residual ``Add``, a second consumer, a model output fetched
+in the middle) or any other op (a float layer, ``Add``, ``Concat``, average pooling) keeps the
+layer's output float, as before. With ``quantbridge.integer_kernels: false`` there are no groups.
 
 The deployed arithmetic of a group, the same in the quantized session (inference: ``quant_flag
 > 0``, ``is_train_flag`` false, not calibrating, the consumer's range set, the BatchNorm's cond on
 its inference branch) and in the frozen ``.pb``, as ONNX Runtime computes it::
 
     x_int = clip(round(x / s_x) + zp_x, 0, 255) - zp_x           the layer input's codes
-    acc   = conv(x_int, w_int)   in float64 (exact: integer products and sums below 2^53)
+    acc   = conv(x_int, w_int)   in float64 (exact: integer products and sums below 2^53; matmul alike)
           + b_int,  b_int = clip(round(f64(b) / f64(f32(s_x * s_w[c]))), int32)   (Java's rule)
     y     = clip(round(f32(acc) * f32(f32(s_x * s_w[c]) / s_y)), -zp_y, 255 - zp_y) * s_y
 
 ``w_int``, ``s_w``: the int8 codes and per-channel scales of the layer's weight (BatchNorm folded,
 ``_fold``); ``b``: the folded BatchNorm's shift, else the BiasAdd's bias; ``s_y``, ``zp_y``: the
-consumer's input parameters. ``y`` replaces the group's float output (BiasAdd / BatchNorm result);
+consumer's input parameters. ONNX Runtime's ``QLinearConv`` and ``QGemm`` compute exactly this
+(``float32(acc)`` times the float32 multiplier, round half to even, saturate; checked bit for bit in
+``tests/test_tf_integer.py``). ``y`` replaces the group's float output (BiasAdd / BatchNorm result);
 training, calibration and ``quant_flag == 0`` take the float path unchanged. The numbers come from
 :func:`bias_codes_numpy` / :func:`multiplier_numpy` (export) and their TF twins (session).
 """

@@ -30,6 +30,15 @@ the BatchNorm folded into it, exactly as the frozen ``.pb`` does, whenever the B
     use = quant_flag > 0 and every mode flag of the BatchNorm's cond selects inference
     L(x', where(use, fold_w(w), w')); BatchNorm result := where(use, BiasAdd(L(...), shift), BN(...))
 
+A quantized layer whose output feeds another quantized layer's input (``_integer.plan``, with
+``quantbridge.integer_kernels``, the default) computes, where the graph runs quantized inference
+(``quant_flag > 0``, ``is_train_flag`` false, not calibrating, the reader's range set, the folded
+BatchNorm's cond on its inference branch), the integer arithmetic of ONNX Runtime's
+``QLinearConv`` / ``QGemm`` requantized to the reader's input parameters (``_integer``), as the
+frozen ``.pb`` does; training, calibration and ``quant_flag == 0`` take the float path::
+
+    group output := where(use_integer, requantize(conv64(codes(x), codes(w)) + bias_codes), float output)
+
 With ``quantbridge.calibration.method`` ``percentile`` or ``mse`` a ``py_func`` also feeds the
 calibrating batches into a ``common.qparams.HistogramObserver`` per layer (an empty slice
 otherwise); ``set_calibrate_state(sess, False)`` writes the chosen range into the variables.
@@ -70,7 +79,7 @@ class _Layer:
         self.act_min = self.act_max = self.initialized = None
         self.set_min = self.set_max = self.set_range = None
         self.observer = None
-        self.act_scale = self.act_zero_point = None
+        self.act_scale = None
         self.fold_codes = self.fold_scale = self.fold_shift = self.fold_use = None
 
     @property
@@ -341,7 +350,7 @@ def _rewrite_layer(state, layer):
             updates.append(tf.compat.v1.py_func(_collector(state, layer), [tf.reshape(x_const, [-1])[:count]],
                                                 tf.bool, stateful=True, name="collect"))
         scale, zero_point = _ops.activation_qparams(new_min, new_max)
-        layer.act_scale, layer.act_zero_point = scale, zero_point
+        layer.act_scale = scale
         x_sel = tf.where(state.quant_on, _ops.activation_fake_quant(x, scale, zero_point), x)
         with tf.control_dependencies(updates):
             x_new = tf.identity(x_sel, name="input")
@@ -401,8 +410,10 @@ def _requantize_layer(state, layer, consumer, group):
     parameters; elsewhere (training, calibration, float) everything is as before."""
     graph, op = state.graph, layer.op
     with tf.compat.v1.name_scope(f"{layer.name}/{SCOPE}/integer/"):
-        s_x, zp_x = layer.act_scale, layer.act_zero_point
-        x_int = _ops.activation_codes(layer.input_tensor, s_x, zp_x)
+        s_x = layer.act_scale
+        # the codes of the fake-quantized input the layer reads (``k * s_x`` gives back ``k`` exactly):
+        # its input tensor may have been rerouted since (a folded BatchNorm or a group before it)
+        x_int = tf.round(tf.math.divide_no_nan(op.inputs[0], s_x))
         if layer.fold_codes is not None:
             codes, scale, bias, use = layer.fold_codes, layer.fold_scale, layer.fold_shift, layer.fold_use
             end = layer.output_tensor
@@ -426,7 +437,8 @@ def _requantize_layer(state, layer, consumer, group):
         out.set_shape(end.shape)
     for user, index in consumers:
         user._update_input(index, out)  # noqa: SLF001
-    layer.output_tensor = out
+    # layer.output_tensor stays the layer's own (float-arithmetic) output: per-layer statistics
+    # compare a layer with its float op, not with the reader's grid
 
 
 def _collector(state, layer):
