@@ -246,7 +246,7 @@ def _transform(gd, layers, strategies, ranges, folds, groups):
             if group.bias is None or bias is not None:
                 grid = np.asarray(scales, np.float32).reshape([1 if i in reduce_axes else d
                                                                for i, d in enumerate(wq.shape)])
-                kernels[name] = _integer.Kernel(weight_node.name, grid, bias, end, f"{prefix}/sub", scale, zero_point)
+                kernels[name] = _integer.Kernel(weight_node.name, grid, bias, end, f"{prefix}/sub", scale)
         x_name, port = gdu.parse_input(x)
         entry["weight"] = _params.weight_entry(weight_node.name, op.type, wq.shape, channel_axis, scales)
         entry["activation"] = _params.activation_entry(f"{x_name}:{port}", scale, zero_point)

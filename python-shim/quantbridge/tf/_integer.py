@@ -37,6 +37,7 @@ from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
+from tensorflow.core.framework import node_def_pb2
 
 from quantbridge.common import config, qparams
 from quantbridge.tf import _graphdef as gdu
@@ -160,9 +161,11 @@ def multiplier_tf(s_x, s_w, s_y):
 
 def data_format(node_or_op):
     """A layer's data format (``b"NHWC"`` for MatMul, which has none), from a NodeDef or an Operation."""
-    if hasattr(node_or_op, "attr") and not hasattr(node_or_op, "get_attr"):
-        return node_or_op.attr["data_format"].s or b"NHWC" if "data_format" in node_or_op.attr else b"NHWC"
-    return node_or_op.get_attr("data_format") if node_or_op.type != "MatMul" else b"NHWC"
+    if isinstance(node_or_op, node_def_pb2.NodeDef):
+        if "data_format" not in node_or_op.attr:
+            return b"NHWC"
+        return node_or_op.attr["data_format"].s or b"NHWC"
+    return b"NHWC" if node_or_op.type == "MatMul" else node_or_op.get_attr("data_format")
 
 
 def integer_op_tf(op, x64, w64):
@@ -190,7 +193,7 @@ class Kernel(NamedTuple):
     the int8 grid (``weight``) and the grid's per-channel scales with the weight's rank, the bias
     (folded shift or BiasAdd constant, or None), the node whose value the group replaces (``end``),
     the node of the input codes (``x_codes``: the activation fake quant's ``q - zero_point``), and
-    its input scale / zero point."""
+    its input scale."""
 
     weight: str
     scales: np.ndarray
@@ -198,11 +201,10 @@ class Kernel(NamedTuple):
     end: str
     x_codes: str
     scale: float
-    zero_point: int
 
 
 def _cast(name, source, src, dst):
-    node = gdu.node_def_pb2.NodeDef(name=name, op="Cast", input=[source])
+    node = node_def_pb2.NodeDef(name=name, op="Cast", input=[source])
     node.attr["SrcT"].type = src.as_datatype_enum
     node.attr["DstT"].type = dst.as_datatype_enum
     node.attr["Truncate"].b = False
