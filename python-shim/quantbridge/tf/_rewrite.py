@@ -407,33 +407,40 @@ def _requantize_layer(state, layer, consumer, group):
     """The deployed integer arithmetic of ``group`` (``_integer``): where the graph runs quantized
     inference with the consumer's range set (and, for a folded BatchNorm, its inference branch),
     the group's output is the layer's integer result requantized to the consumer's input
-    parameters; elsewhere (training, calibration, float) everything is as before."""
+    parameters; elsewhere (training, calibration, float) everything is as before. A ``tf.cond``
+    (not a select): the integer branch, a float64 convolution, runs only where it is used."""
     graph, op = state.graph, layer.op
     with tf.compat.v1.name_scope(f"{layer.name}/{SCOPE}/integer/"):
         s_x = layer.act_scale
-        # the codes of the fake-quantized input the layer reads (``k * s_x`` gives back ``k`` exactly):
-        # its input tensor may have been rerouted since (a folded BatchNorm or a group before it)
-        x_int = tf.round(tf.math.divide_no_nan(op.inputs[0], s_x))
         if layer.fold_codes is not None:
             codes, scale, bias, use = layer.fold_codes, layer.fold_scale, layer.fold_shift, layer.fold_use
             end = layer.output_tensor
         else:
-            codes, scale = _ops.weight_codes(layer.weight_tensor, layer.reduce_axes)
+            codes = scale = None
             bias = graph.get_operation_by_name(group.bias).inputs[1] if group.bias is not None else None
             use = state.quant_on
             end = graph.get_tensor_by_name(f"{group.end}:0")
-        s_w = tf.reshape(scale, [-1])
-        s_y, zp_y = _ops.activation_qparams(consumer.act_min.read_value(), consumer.act_max.read_value())
         use = tf.logical_and(tf.logical_and(use, state.inference), consumer.initialized.read_value())
-        acc = _integer.integer_op_tf(op, tf.cast(x_int, tf.float64), tf.cast(codes, tf.float64))
-        data_format = _integer.data_format(op)
-        if bias is not None:
-            acc = tf.nn.bias_add(acc, _integer.bias_codes_tf(bias, s_x, s_w), data_format=data_format.decode())
-        shape = _integer.channel_shape(op.type, data_format, 2 if op.type == "MatMul" else 4)
-        multiplier = tf.reshape(_integer.multiplier_tf(s_x, s_w, s_y), shape)
-        result = tf.stop_gradient(_integer.requantize_tf(acc, multiplier, s_y, zp_y))
+        x_q = op.inputs[0]
+
+        def integer():
+            # the codes of the fake-quantized input the layer reads (``k * s_x`` gives back ``k``
+            # exactly): its input tensor may have been rerouted (a folded BatchNorm or a group before it)
+            x_int = tf.round(tf.math.divide_no_nan(x_q, s_x))
+            w_int, w_scale = (codes, scale) if codes is not None else _ops.weight_codes(layer.weight_tensor,
+                                                                                       layer.reduce_axes)
+            s_w = tf.reshape(w_scale, [-1])
+            s_y, zp_y = _ops.activation_qparams(consumer.act_min.read_value(), consumer.act_max.read_value())
+            acc = _integer.integer_op_tf(op, tf.cast(x_int, tf.float64), tf.cast(w_int, tf.float64))
+            data_format = _integer.data_format(op)
+            if bias is not None:
+                acc = tf.nn.bias_add(acc, _integer.bias_codes_tf(bias, s_x, s_w), data_format=data_format.decode())
+            shape = _integer.channel_shape(op.type, data_format, 2 if op.type == "MatMul" else 4)
+            multiplier = tf.reshape(_integer.multiplier_tf(s_x, s_w, s_y), shape)
+            return tf.stop_gradient(_integer.requantize_tf(acc, multiplier, s_y, zp_y))
+
         consumers = [(c, i) for c in end.consumers() for i, t in enumerate(c.inputs) if t is end]
-        out = tf.where(use, result, end, name="output")
+        out = tf.identity(tf.compat.v1.cond(use, integer, lambda: tf.identity(end)), name="output")
         out.set_shape(end.shape)
     for user, index in consumers:
         user._update_input(index, out)  # noqa: SLF001
