@@ -177,6 +177,9 @@ class TfOnnxLayersTest {
                 && n.getInput(0).equals("c:0")), "a QuantizeLinear on the Conv's output");
         assertFalse(qdq.getGraph().getInitializerList().stream().anyMatch(t -> t.getName().equals("bn1/folded_bias:0")),
                 "no float bias left");
+        java.util.Map<String, Integer> ops = OrtOptimized.opCounts(OrtOptimized.optimize(qdq));
+        assertEquals(1, ops.getOrDefault("QLinearConv", 0), "ONNX Runtime runs the conv in integer: " + ops);
+        assertFalse(ops.containsKey("Conv"), ops.toString());
     }
 
     @Test
