@@ -207,3 +207,27 @@ def test_the_frozen_pb_is_the_session_bit_for_bit(qtf, tmp_path, kind):
     with graph.as_default(), tf.compat.v1.Session(graph=graph) as sess:          # Grappler on, as deployed
         tf.compat.v1.import_graph_def(gd, name="")
         assert np.array_equal(sess.run("out:0", {"x:0": s.data}), expected)
+
+
+def test_plan_takes_only_chains_that_one_quantized_reader_reads():
+    """Two readers, a residual Add, a float reader, an op outside the chain, integer kernels off:
+    the layer's output stays float (no group)."""
+    from quantbridge.tf import _fold, _integer
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [None, 6, 6, 3], name="x")
+        a = tf.nn.relu(tf.nn.conv2d(x, tf_var("ka", [1, 1, 3, 3], 1), 1, "SAME", name="a"))
+        b1 = tf.nn.conv2d(a, tf_var("kb1", [1, 1, 3, 3], 2), 1, "SAME", name="b1")   # a: two readers
+        b2 = tf.nn.conv2d(a, tf_var("kb2", [1, 1, 3, 3], 3), 1, "SAME", name="b2")
+        c = tf.nn.conv2d(b1 + b2, tf_var("kc", [1, 1, 3, 3], 4), 1, "SAME", name="c")   # b1, b2: an Add
+        d = tf.nn.conv2d(tf.nn.relu(c), tf_var("kd", [1, 1, 3, 3], 5), 1, "SAME", name="d")   # c -> d: a group
+        e = tf.nn.conv2d(tf.nn.sigmoid(d), tf_var("ke", [1, 1, 3, 3], 6), 1, "SAME", name="e")   # sigmoid
+        f = tf.nn.conv2d(tf.nn.relu(e), tf_var("kf", [1, 1, 3, 3], 7), 1, "SAME", name="f")     # f: float
+        tf.identity(f, name="out")
+    gd = graph.as_graph_def()
+    strategies = {name: INT8 for name in "a b1 b2 c d e".split()}
+    strategies["f"] = "float"
+    plan = _integer.plan(gd, strategies, _fold.plan(gd, list(strategies)))
+    assert {name: g.consumer for name, g in plan.items()} == {"c": "d"}
+    assert plan["c"].chain == ("Relu_1",) and plan["c"].bias is None and plan["c"].end == "c"
+    assert _integer.plan(gd, strategies, {}, enabled=False) == {}
