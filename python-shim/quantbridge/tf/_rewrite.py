@@ -37,7 +37,7 @@ BatchNorm's cond on its inference branch), the integer arithmetic of ONNX Runtim
 ``QLinearConv`` / ``QGemm`` requantized to the reader's input parameters (``_integer``), as the
 frozen ``.pb`` does; training, calibration and ``quant_flag == 0`` take the float path::
 
-    group output := where(use_integer, requantize(conv64(codes(x), codes(w)) + bias_codes), float output)
+    group output := cond(use_integer, requantize(conv64(codes(x), codes(w)) + bias_codes), float output)
 
 With ``quantbridge.calibration.method`` ``percentile`` or ``mse`` a ``py_func`` also feeds the
 calibrating batches into a ``common.qparams.HistogramObserver`` per layer (an empty slice
@@ -189,9 +189,9 @@ def optimize_model(sess, config_file, is_train_flag, quant_flag, *, checked=Fals
     quantized inference path, as the export folds it, so that the frozen ``.pb`` computes what
     this session computes; the returned summary lists those layers under ``folded``.
 
-    A quantized convolution whose output feeds another quantized layer's input (``_integer.plan``;
+    A quantized layer whose output feeds another quantized layer's input (``_integer.plan``;
     ``quantbridge.integer_kernels``, default true) computes, in quantized inference, the integer
-    arithmetic ONNX Runtime's ``QLinearConv`` runs, requantized to that layer's input parameters,
+    arithmetic ONNX Runtime's ``QLinearConv`` / ``QGemm`` run, requantized to that layer's input parameters,
     as the frozen ``.pb`` does; the summary lists those layers under ``requantized``.
     """
     graph = graph_of(sess)
