@@ -121,13 +121,18 @@ def test_optimize_refuses_reduce_range_it_cannot_honour(ex, qtf):
             qtf.check_config(sess, cfg)
 
 
-def test_optimize_warns_that_integer_kernels_do_not_apply(ex, qtf):
+@pytest.mark.parametrize("enabled", [True, False, None])
+def test_integer_kernels_decides_which_layers_requantize(ex, qtf, enabled):
+    """The digits CNN's three convolutions each feed a quantized layer through BatchNorm, ReLU,
+    max-pool and reshape: with integer kernels (the default) each requantizes its output."""
     graph, sess = _fresh_float(ex)
     with graph.as_default(), sess:
         cfg = _int8(qtf.build_config(sess))
-        cfg["quantbridge"] = {"integer_kernels": True}
-        with pytest.warns(UserWarning, match="integer_kernels' has no effect on a TensorFlow graph"):
-            qtf.optimize_model(sess, cfg, tf.compat.v1.placeholder(tf.bool), tf.compat.v1.placeholder(tf.int32))
+        if enabled is not None:
+            cfg["quantbridge"] = {"integer_kernels": enabled}
+        summary = qtf.optimize_model(sess, cfg, tf.compat.v1.placeholder(tf.bool), tf.compat.v1.placeholder(tf.int32))
+    expected = [] if enabled is False else ["conv1/Conv2D", "dw/depthwise", "pw/Conv2D"]
+    assert summary["requantized"] == expected
 
 
 @pytest.mark.parametrize("kwargs, text", [

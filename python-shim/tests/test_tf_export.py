@@ -116,9 +116,11 @@ def test_pb_is_exact_under_a_default_session(dw_flow):
     with graph.as_default():
         tf.compat.v1.import_graph_def(gd, name="")
     with tf.compat.v1.Session(graph=graph) as sess:       # no ConfigProto: the default rewrites
-        act, out = sess.run(["conv/quantbridge/act_quant:0", "out:0"], {"x:0": data})
+        # conv's output is requantized to dw's input (an integer kernel): it reads its input's codes
+        codes, out = sess.run(["conv/quantbridge/act_quant/sub:0", "out:0"], {"x:0": data})
     entry = {e["name"]: e for e in dw_flow["export"]["param_dict"]["layers"]}["conv"]["activation"]
     reference = qparams.fake_quant(data, entry["scale"], entry["zero_point"], 0, 255)
+    act = (codes * np.float32(entry["scale"])).astype(np.float32)
     assert np.array_equal(act, reference)
     assert np.array_equal(act, dw_flow["session"]["act"])
     assert np.array_equal(out, dw_flow["session"]["out"])

@@ -202,10 +202,17 @@ def _check_export(run, name):
     assert [e["name"] for e in layers] == list(run["config"]["layer_strategy"])
     assert all(e["quant_strategy"] == "Quant_INT8-8" and e["weight"] and e["activation"] for e in layers)
     by_name = {node.name: node for node in gd.node}
+    requantized = {p["name"] for p in export["param_dict"]["points"]}
+    assert requantized, "no layer requantizes its output for an integer kernel"
     for entry in layers:    # every quantized layer reads its fake-quantized input and its grid weight
         node = by_name[entry["node"]]
-        assert node.input[0] == f"{entry['name']}/quantbridge/act_quant"
-        assert node.input[1] == entry["weight"]["tensor"]
+        prefix = f"{entry['name']}/quantbridge"
+        if entry["name"] in requantized:      # an integer kernel: the codes of both, requantized output
+            assert by_name[node.input[0]].input[0] == f"{prefix}/act_quant/sub"
+            assert by_name[f"{prefix}/integer/weight_div"].input[0] == entry["weight"]["tensor"]
+        else:
+            assert node.input[0] == f"{prefix}/act_quant"
+            assert node.input[1] == entry["weight"]["tensor"]
     bn_after_layer = [n.name for n in gd.node if n.op.startswith("FusedBatchNorm")
                       and by_name[n.input[0].split(":")[0]].op in ("Conv2D", "DepthwiseConv2dNative")]
     assert not bn_after_layer, bn_after_layer[:5]
@@ -215,7 +222,7 @@ def _check_export(run, name):
     pb_acc = float(np.mean(run["pb1"].argmax(axis=1) == run["y_test"]) * 100)
     diff = np.abs(run["pb1"] - run["logits"])
     spread = float(np.std(run["logits"]))
-    print(f"\n[{name}] {len(layers)} layers; top-1 float {run['float_acc']:.2f}% PTQ {run['ptq_acc']:.2f}%"
+    print(f"\n[{name}] {len(layers)} layers ({len(requantized)} requantized); top-1 float {run['float_acc']:.2f}% PTQ {run['ptq_acc']:.2f}%"
           + (f" QAT {run['qat_acc']:.2f}%" if "qat_acc" in run else "")
           + f" .pb {pb_acc:.2f}%; .pb vs session: argmax agree {agree:.4f}, max |diff| {diff.max():.2e}, "
             f"mean {diff.mean():.2e} (logit std {spread:.2e}); bit-exact {exact}")

@@ -62,6 +62,8 @@ def flow(qtf, tmp_path_factory):
         qtf.set_calibrate_state(sess, False)
         ckpt = tf.compat.v1.train.Saver().save(sess, str(work / "q.ckpt"))
     result = _export(qtf, cfg, ckpt, work, "m")
+    # the .pb without integer kernels: every quantized layer a float op on fake-quantized inputs
+    _export(qtf, {**cfg, "quantbridge": {"integer_kernels": False}}, ckpt, work, "plain")
     return {"work": work, "cfg": cfg, "ckpt": ckpt, "result": result, "data": rng.randn(32, 6, 6, 2).astype(np.float32)}
 
 
@@ -71,10 +73,10 @@ def _load(path):
 
 
 def _float_graph_output(flow):
-    """The .pb with every activation fake quant bypassed, run in TensorFlow."""
+    """The .pb exported without integer kernels, every activation fake quant bypassed, run in TensorFlow."""
     from quantbridge.tf import _onnx
     gd = tf.compat.v1.GraphDef()
-    with open(os.path.join(flow["work"], "m.pb"), "rb") as fh:
+    with open(os.path.join(flow["work"], "plain.pb"), "rb") as fh:
         gd.ParseFromString(fh.read())
     rewired = {e["name"]: e["activation"]["tensor"] for e in flow["result"]["param_dict"]["layers"]}
     rewired = {k: (v[:-2] if v.endswith(":0") else v) for k, v in rewired.items()}
@@ -96,6 +98,16 @@ def test_float_onnx_runs_the_float_graph_in_onnx_runtime(flow):
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     got = session.run(None, {"x": flow["data"]})[0]
     np.testing.assert_allclose(got, _float_graph_output(flow), rtol=1e-4, atol=1e-4)
+
+
+def test_the_float_onnx_does_not_depend_on_integer_kernels(flow):
+    """The .pb requantizes conv's output to dw's input (an integer kernel), the float ONNX stays the
+    float graph: the same bytes as the export without integer kernels."""
+    with open(os.path.join(flow["work"], "m.onnx"), "rb") as a, open(os.path.join(flow["work"], "plain.onnx"), "rb") as b:
+        assert a.read() == b.read()
+    assert [(p["name"], p["owner"]) for p in flow["result"]["param_dict"]["points"]] == [("conv", "dw"), ("dw", "fc")]
+    with open(os.path.join(flow["work"], "m.pb"), "rb") as a, open(os.path.join(flow["work"], "plain.pb"), "rb") as b:
+        assert a.read() != b.read()
 
 
 def test_each_weight_keeps_its_const_name_and_its_int8_grid_on_axis_0_or_1(flow):

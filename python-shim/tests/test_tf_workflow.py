@@ -234,9 +234,19 @@ def test_frozen_pb_is_frozen_folded_and_on_grid(vendor_flow, qat, key):
     assert ops.count("Conv2D") == 2 and ops.count("DepthwiseConv2dNative") == 1 and ops.count("MatMul") == 1
     from quantbridge.tf._graphdef import const_value
     by_name = {node.name: node for node in gd.node}
+    requantized = {p["name"]: p for p in export["param_dict"]["points"]}
+    assert sorted(requantized) == ["conv1/Conv2D", "dw/depthwise", "pw/Conv2D"]
     for entry in export["param_dict"]["layers"]:
         layer = by_name[entry["node"]]
-        assert layer.input[1] == entry["weight"]["tensor"]
+        prefix = f"{entry['name']}/quantbridge"
+        if entry["name"] in requantized:      # an integer kernel: float64 codes, requantized output
+            assert layer.attr["T"].type == tf.float64.as_datatype_enum
+            assert by_name[layer.input[0]].input[0] == f"{prefix}/act_quant/sub"
+            assert by_name[f"{prefix}/integer/weight_div"].input[0] == entry["weight"]["tensor"]
+            assert requantized[entry["name"]]["tensor"] == f"{prefix}/requantized:0"
+        else:
+            assert layer.input[1] == entry["weight"]["tensor"]
+            assert layer.input[0] == f"{prefix}/act_quant"
         w = const_value(by_name, entry["weight"]["tensor"])
         scale = np.asarray(entry["weight"]["scale"], dtype=np.float32)
         axis = entry["weight"]["axis"]
@@ -249,9 +259,8 @@ def test_frozen_pb_is_frozen_folded_and_on_grid(vendor_flow, qat, key):
         assert np.abs(q - np.rint(q)).max() < 1e-3
         assert np.abs(np.rint(q)).max() <= 127 and np.abs(np.rint(q)).max() >= 64
         act = entry["activation"]
-        assert layer.input[0] == f"{entry['name']}/quantbridge/act_quant"
-        assert np.isclose(const_value(by_name, f"{layer.input[0]}/scale"), act["scale"])
-        assert const_value(by_name, f"{layer.input[0]}/zero_point") == act["zero_point"]
+        assert np.isclose(const_value(by_name, f"{prefix}/act_quant/scale"), act["scale"])
+        assert const_value(by_name, f"{prefix}/act_quant/zero_point") == act["zero_point"]
 
 
 def test_quant_params_helper_matches_param_file_for_unfolded_layer(qat):

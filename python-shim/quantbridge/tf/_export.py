@@ -21,7 +21,12 @@ Works on the ORIGINAL float graph (rebuilt by the user) and the quantized checkp
    turns ``RealDiv`` by a constant into an inexact multiplication in any default session);
 5. with ``onnx=True``, convert the float graph (step 4 without the activation fake quant) to
    ``<name>.onnx`` with tf2onnx (``quantbridge.tf._onnx``), before anything is written;
-6. write ``<name>.pb`` (and ``<name>.onnx``) and ``<name>_quant_param.json`` atomically.
+6. give each layer whose output feeds another quantized layer (``_integer.plan``, unless
+   ``quantbridge.integer_kernels`` is false) the integer arithmetic the session runs for it: the
+   layer on float64 codes, int32-rounded bias, requantization to the reader's input parameters
+   (``<layer>/quantbridge/requantized``); the parameter file lists them as ``points`` (named after
+   the layer, owned by the reader);
+7. write ``<name>.pb`` (and ``<name>.onnx``) and ``<name>_quant_param.json`` atomically.
 """
 
 import difflib
@@ -35,12 +40,12 @@ from tensorflow.core.protobuf import rewriter_config_pb2
 
 from quantbridge.common import config, finite, paramfile, paths, qparams
 from quantbridge.errors import CheckpointError, ModelError
-from quantbridge.tf import _checkpoint, _fold
+from quantbridge.tf import _checkpoint, _fold, _integer
 from quantbridge.tf import _graphdef as gdu
 from quantbridge.tf import _onnx
 from quantbridge.tf import _params
 from quantbridge.tf._graph import SCOPE, SUPPORTED, VARIABLE_OPS, graph_of, layer_ops, weight_layout
-from quantbridge.tf._rewrite import is_rewritten
+from quantbridge.tf._rewrite import is_rewritten, settings
 
 __all__ = ["generate_final_model", "export_pb", "run_frozen", "range_variable_names"]
 
@@ -119,7 +124,7 @@ def _check_checkpoint(reader, sub, quantized, ckpt_file):
 def _fold_batch_norm(gd, by_name, users, fold, weight, op_type, quantized):
     """Fold the planned inference BatchNorm ``fold`` (``_fold.plan``) into its layer: the
     BatchNorm node becomes ``BiasAdd(layer, shift)``; returns (folded weight, weight scales or
-    None), or None where the frozen graph does not have the planned shape."""
+    None, shift), or None where the frozen graph does not have the planned shape."""
     def single_user(name):
         found = users.get(name, [])
         return found[0][0] if len(found) == 1 and found[0][2] == 0 else None
@@ -146,7 +151,7 @@ def _fold_batch_norm(gd, by_name, users, fold, weight, op_type, quantized):
     replacement = gdu.op_node(nxt.name, "BiasAdd", [fold.layer, new_bias.name] + controls, data_format=data_format)
     nxt.CopyFrom(replacement)
     gd.node.extend([new_bias])
-    return folded, scales
+    return folded, scales, shift
 
 
 def _quantize_weight(weight, op_type, reduce_axes, channel_axis):
@@ -162,28 +167,34 @@ def _activation_nodes(prefix, x, scale, zero_point):
     """``_ops.activation_fake_quant`` with constant scale and zero point. The division is a
     ``DivNoNan`` (as in ``_ops._div``): Grappler, on in every default session, rewrites
     ``RealDiv(x, Const)`` into ``x * (1 / scale)``, which is not bit-exact; it leaves ``DivNoNan``
-    alone, and for a scale > 0 DivNoNan is the same IEEE division."""
+    alone, and for a scale > 0 DivNoNan is the same IEEE division. The final multiplication takes
+    the scale as a one-element vector (``<prefix>/step``): Grappler's ``FoldMultiplyIntoConv``
+    folds a multiplication by a scalar Const into the weights of a following Conv2D, which is not
+    bit-exact either, and only folds scalars."""
     scale_node = gdu.const_node(f"{prefix}/scale", np.float32(scale))
+    step = gdu.const_node(f"{prefix}/step", np.full([1], scale, np.float32))
     zp_node = gdu.const_node(f"{prefix}/zero_point", np.float32(zero_point))
     qmin = gdu.const_node(f"{prefix}/qmin", np.float32(qparams.ACT_QMIN))
     qmax = gdu.const_node(f"{prefix}/qmax", np.float32(qparams.ACT_QMAX))
-    return [scale_node, zp_node, qmin, qmax,
+    return [scale_node, step, zp_node, qmin, qmax,
             gdu.op_node(f"{prefix}/div", "DivNoNan", [x, scale_node.name]),
             gdu.op_node(f"{prefix}/round", "Round", [f"{prefix}/div"]),
             gdu.op_node(f"{prefix}/add", "AddV2", [f"{prefix}/round", zp_node.name]),
             gdu.op_node(f"{prefix}/clip", "ClipByValue", [f"{prefix}/add", qmin.name, qmax.name]),
             gdu.op_node(f"{prefix}/sub", "Sub", [f"{prefix}/clip", zp_node.name]),
-            gdu.op_node(prefix, "Mul", [f"{prefix}/sub", scale_node.name])]
+            gdu.op_node(prefix, "Mul", [f"{prefix}/sub", step.name])]
 
 
-def _transform(gd, layers, strategies, ranges, folds):
+def _transform(gd, layers, strategies, ranges, folds, groups):
     """BN folding, weight grids and activation fake quant; returns (GraphDef, param entries, float
-    inputs): the last maps each quantized layer to the tensor its fake quant reads.
+    inputs, kernels): float inputs map each quantized layer to the tensor its fake quant reads,
+    kernels each layer of ``groups`` (``_integer.plan``) to its ``_integer.Kernel``.
     ``folds``: ``{layer: _fold.Fold}`` of the BatchNorms to fold (empty: none)."""
     by_name = {node.name: node for node in gd.node}
     users = gdu.consumers(gd)
     entries = []
     float_inputs = {}
+    kernels = {}
     for name, op in layers.items():
         strategy = strategies[name]
         entry = {"name": name, "op_type": op.type, "quant_strategy": strategy,
@@ -213,7 +224,11 @@ def _transform(gd, layers, strategies, ranges, folds):
                 gd.node.extend([const])
                 node.input[1] = const.name
             continue
-        wq, scales = folded if folded is not None else _quantize_weight(weight, op.type, reduce_axes, channel_axis)
+        if folded is not None:
+            wq, scales, bias = folded
+        else:
+            wq, scales = _quantize_weight(weight, op.type, reduce_axes, channel_axis)
+            bias = None
         weight_node = gdu.const_node(f"{name}/{SCOPE}/weight", wq)
         x = node.input[0]
         lo, hi = ranges[name]
@@ -223,10 +238,19 @@ def _transform(gd, layers, strategies, ranges, folds):
         node.input[0] = prefix
         node.input[1] = weight_node.name
         float_inputs[name] = x
+        group = groups.get(name)
+        if group is not None and (name in folds) == (folded is not None):
+            end = folds[name].bn if folded is not None else group.end
+            if group.bias is not None and group.bias in by_name:
+                bias = gdu.const_value(by_name, by_name[group.bias].input[1])
+            if group.bias is None or bias is not None:
+                grid = np.asarray(scales, np.float32).reshape([1 if i in reduce_axes else d
+                                                               for i, d in enumerate(wq.shape)])
+                kernels[name] = _integer.Kernel(weight_node.name, grid, bias, end, f"{prefix}/sub", scale)
         x_name, port = gdu.parse_input(x)
         entry["weight"] = _params.weight_entry(weight_node.name, op.type, wq.shape, channel_axis, scales)
         entry["activation"] = _params.activation_entry(f"{x_name}:{port}", scale, zero_point)
-    return gd, entries, float_inputs
+    return gd, entries, float_inputs, kernels
 
 
 def _input_shape(gd):
@@ -344,8 +368,10 @@ def _export(sess, config_file, output_name_list, ckpt_file, output_dir, name, ov
     frozen, flags = gdu.freeze(sub, values)
     frozen, _dead = gdu.resolve_switches(frozen, keep=outputs)
     frozen = tf.compat.v1.graph_util.extract_sub_graph(frozen, outputs)
-    folds = _fold.plan(graph.as_graph_def(), list(layers)) if fold_bn else {}
-    frozen, entries, float_inputs = _transform(frozen, layers, strategies, ranges, folds)
+    float_gd = graph.as_graph_def()
+    folds = _fold.plan(float_gd, list(layers)) if fold_bn else {}
+    groups = _integer.plan(float_gd, strategies, folds, settings(cfg)["integer_kernels"])
+    frozen, entries, float_inputs, kernels = _transform(frozen, layers, strategies, ranges, folds, groups)
     frozen = tf.compat.v1.graph_util.extract_sub_graph(frozen, outputs)
     _check_frozen(frozen, outputs)
     onnx_bytes = None
@@ -354,10 +380,16 @@ def _export(sess, config_file, output_name_list, ckpt_file, output_dir, name, ov
         weights = {e["weight"]["tensor"]: gdu.const_value(by_name, e["weight"]["tensor"]) for e in entries
                    if "weight" in e}
         onnx_bytes = _onnx.to_onnx(_onnx.float_graph(frozen, float_inputs, outputs), outputs, weights)
+    activations = {e["name"]: (e["activation"]["scale"], e["activation"]["zero_point"], e["activation"]["min"],
+                               e["activation"]["max"]) for e in entries if "activation" in e}
+    points = _integer.export_nodes(frozen, groups, kernels, activations)
+    if points:
+        frozen = tf.compat.v1.graph_util.extract_sub_graph(frozen, outputs)
+        _check_frozen(frozen, outputs)
 
     input_shape = _input_shape(frozen)
-    result = {"pb": pb_path, "layers": entries, "outputs": list(outputs), "input_shape": input_shape,
-              "frozen_flags": sorted(flags)}
+    result = {"pb": pb_path, "layers": entries, "points": points, "outputs": list(outputs),
+              "input_shape": input_shape, "frozen_flags": sorted(flags)}
     written = []
     try:
         paths.atomic_write_bytes(pb_path, frozen.SerializeToString(deterministic=True))
@@ -367,7 +399,8 @@ def _export(sess, config_file, output_name_list, ckpt_file, output_dir, name, ov
             written.append(onnx_path)
             result["onnx"] = onnx_path
         if with_params:
-            params = paramfile.build("tensorflow", pb_path, entries, input_shape=input_shape, outputs=outputs)
+            params = paramfile.build("tensorflow", pb_path, entries, input_shape=input_shape, outputs=outputs,
+                                     points=points)
             paramfile.write(targets[1], params)
             result.update(params=targets[1], param_dict=params)
     except BaseException:

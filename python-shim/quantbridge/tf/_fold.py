@@ -204,7 +204,8 @@ def _div(x, y):
 
 
 def fold_tf(op_type, weight, quantized, gamma, beta, mean, var, bias, epsilon):
-    """(folded weight, shift) as TF ops, bit-exact with :func:`fold_numpy`. The weight has a
+    """(folded weight, shift, int8 codes, per-channel scales with the weight's rank) as TF ops,
+    bit-exact with :func:`fold_numpy` (codes and scales None for a float layer). The weight has a
     straight-through gradient (that of ``weight * factor``)."""
     f32, f64 = tf.float32, tf.float64
     factor = tf.cast(_div(tf.cast(gamma, f64), tf.sqrt(tf.cast(var, f64) + np.float64(epsilon))), f32)
@@ -216,7 +217,7 @@ def fold_tf(op_type, weight, quantized, gamma, beta, mean, var, bias, epsilon):
     factor_b = tf.reshape(factor, shape)
     scaled = weight * factor_b
     if not quantized:
-        return scaled, shift
+        return scaled, shift, None, None
     absmax = tf.reduce_max(tf.abs(weight), axis=list(range(rank - channels)), keepdims=True)
     eps = qparams.SCALE_FLOOR
     scale = tf.maximum(tf.math.divide_no_nan(absmax, tf.constant(np.float32(qparams.W_QMAX))), eps)
@@ -224,4 +225,4 @@ def fold_tf(op_type, weight, quantized, gamma, beta, mean, var, bias, epsilon):
     q = q * tf.sign(factor_b)
     new_scale = tf.cast(tf.maximum(tf.abs(tf.cast(scale, f64) * tf.cast(factor_b, f64)), np.float64(eps)), f32)
     folded = q * new_scale
-    return tf.stop_gradient(folded) + (scaled - tf.stop_gradient(scaled)), shift
+    return tf.stop_gradient(folded) + (scaled - tf.stop_gradient(scaled)), shift, q, new_scale

@@ -152,6 +152,44 @@ def _name_weights(model, weights):
                     node.input[i] = new
 
 
+def _gemms(model, matmuls):
+    """Fuse each ``MatMul(a, W) -> Add(., b)`` that tf2onnx makes of a TF ``MatMul`` (rank 2, named
+    in ``matmuls``) and its ``BiasAdd`` into ``Gemm(a, W, b)``, named and producing as the Add did:
+    ONNX Runtime's quantized ``Gemm`` (``QGemm``) takes the bias, which an Add after a MatMul
+    cannot be. The same float arithmetic (ONNX Runtime fuses the pair into a Gemm itself)."""
+    graph = model.graph
+    inits = {t.name: t for t in graph.initializer}
+    readers = {}
+    for node in graph.node:
+        for text in node.input:
+            readers.setdefault(text, []).append(node)
+    outputs = {o.name for o in graph.output}
+    fused, drop = {}, set()
+    for node in graph.node:
+        if node.op_type != "MatMul" or node.name not in matmuls or len(node.input) != 2:
+            continue
+        weight = inits.get(node.input[1])
+        users = readers.get(node.output[0], [])
+        if weight is None or len(weight.dims) != 2 or len(users) != 1 or node.output[0] in outputs:
+            continue
+        add = users[0]
+        if add.op_type != "Add" or len(add.input) != 2:
+            continue
+        bias = add.input[1] if add.input[0] == node.output[0] else add.input[0]
+        b = inits.get(bias)
+        if b is None or list(b.dims) != [weight.dims[1]] or b.data_type != weight.data_type:
+            continue
+        from onnx import helper
+        fused[add.name] = helper.make_node("Gemm", [node.input[0], node.input[1], bias], list(add.output),
+                                           name=add.name)
+        drop.add(node.name)
+    if not fused:
+        return
+    nodes = [fused.get(n.name, n) for n in graph.node if n.name not in drop]
+    del graph.node[:]
+    graph.node.extend(nodes)
+
+
 _MADE = re.compile(r"^(.*)__(\d+)$")
 
 
@@ -210,7 +248,8 @@ def to_onnx(gd, outputs, weights=None, what="the float graph"):
     Inputs are its ``Placeholder`` ops, outputs the nodes ``outputs`` (port 0); both are renamed to
     the plain node names, as is each ``PlaceholderWithDefault`` with a constant default (an
     optional ONNX input: an initializer of the same name holds the default); one whose default is
-    computed from an input computes it (see ``_defaulted``). ``weights`` maps the Const names of the quantized layers' weights to their
+    computed from an input computes it (see ``_defaulted``). A TF ``MatMul`` with its bias becomes
+    one ``Gemm`` (``_gemms``). ``weights`` maps the Const names of the quantized layers' weights to their
     values: each keeps the initializer name ``<const>:0`` (see ``_name_weights``). Raises
     ``ModelError`` naming the first op tf2onnx cannot convert.
     """
@@ -246,6 +285,7 @@ def to_onnx(gd, outputs, weights=None, what="the float graph"):
                f"conversion in tf2onnx 1.14{others}; expected only ops it converts (the whole graph to the "
                f"outputs is converted, float layers included)")
         raise ModelError(msg)
+    _gemms(model, {node.name for node in gd.node if node.op == "MatMul"})
     _name_weights(model, weights or {})
     _canonical_names(model, {node.name for node in gd.node} | set(rename.values()))
     return model.SerializeToString()

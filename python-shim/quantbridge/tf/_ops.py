@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from quantbridge.common import qparams
 
-__all__ = ["weight_fake_quant", "activation_qparams", "activation_fake_quant", "EPS"]
+__all__ = ["weight_codes", "weight_fake_quant", "activation_qparams", "activation_codes", "activation_fake_quant", "EPS"]
 
 EPS = qparams.SCALE_FLOOR
 
@@ -32,11 +32,17 @@ def _div(x, constant):
     return tf.math.divide_no_nan(x, tf.constant(constant))
 
 
-def weight_fake_quant(w, reduce_axes):
-    """Per-channel symmetric int8 (narrow range) fake quant of ``w``; channels = axes not reduced."""
+def weight_codes(w, reduce_axes):
+    """(int8 codes as float32, per-channel scales with ``w``'s rank) of ``w``, per-channel symmetric
+    (narrow range); channels = axes not reduced. ``qparams.weight_qparams`` / ``weight_codes``."""
     absmax = tf.reduce_max(tf.abs(w), axis=list(reduce_axes), keepdims=True)
     scale = tf.maximum(_div(absmax, np.float32(qparams.W_QMAX)), EPS)
-    q = tf.clip_by_value(tf.round(w / scale), float(qparams.W_QMIN), float(qparams.W_QMAX))
+    return tf.clip_by_value(tf.round(w / scale), float(qparams.W_QMIN), float(qparams.W_QMAX)), scale
+
+
+def weight_fake_quant(w, reduce_axes):
+    """Per-channel symmetric int8 (narrow range) fake quant of ``w``; channels = axes not reduced."""
+    q, scale = weight_codes(w, reduce_axes)
     wq = q * scale
     return tf.stop_gradient(wq) + (w - tf.stop_gradient(w))
 
@@ -51,11 +57,16 @@ def activation_qparams(lo, hi):
     return tf.cast(scale64, tf.float32), tf.cast(zp, tf.float32)
 
 
+def activation_codes(x, scale, zero_point):
+    """``q - zero_point`` of uint8 QuantizeLinear (float32): the integer an integer kernel reads."""
+    qmin, qmax = np.float32(qparams.ACT_QMIN), np.float32(qparams.ACT_QMAX)
+    return tf.clip_by_value(tf.round(x / scale) + zero_point, qmin, qmax) - zero_point
+
+
 def activation_fake_quant(x, scale, zero_point):
     """Asymmetric uint8 fake quant with a straight-through gradient inside the range."""
     qmin, qmax = np.float32(qparams.ACT_QMIN), np.float32(qparams.ACT_QMAX)
-    q = tf.clip_by_value(tf.round(x / scale) + zero_point, qmin, qmax)
-    y = (q - zero_point) * scale
+    y = activation_codes(x, scale, zero_point) * scale
     inside = tf.logical_and(x >= (qmin - zero_point) * scale, x <= (qmax - zero_point) * scale)
     passthrough = tf.where(inside, x - tf.stop_gradient(x), tf.zeros_like(x))
     return tf.stop_gradient(y) + passthrough

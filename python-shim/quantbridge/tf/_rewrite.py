@@ -30,6 +30,15 @@ the BatchNorm folded into it, exactly as the frozen ``.pb`` does, whenever the B
     use = quant_flag > 0 and every mode flag of the BatchNorm's cond selects inference
     L(x', where(use, fold_w(w), w')); BatchNorm result := where(use, BiasAdd(L(...), shift), BN(...))
 
+A quantized layer whose output feeds another quantized layer's input (``_integer.plan``, with
+``quantbridge.integer_kernels``, the default) computes, where the graph runs quantized inference
+(``quant_flag > 0``, ``is_train_flag`` false, not calibrating, the reader's range set, the folded
+BatchNorm's cond on its inference branch), the integer arithmetic of ONNX Runtime's
+``QLinearConv`` / ``QGemm`` requantized to the reader's input parameters (``_integer``), as the
+frozen ``.pb`` does; training, calibration and ``quant_flag == 0`` take the float path::
+
+    group output := cond(use_integer, requantize(conv64(codes(x), codes(w)) + bias_codes), float output)
+
 With ``quantbridge.calibration.method`` ``percentile`` or ``mse`` a ``py_func`` also feeds the
 calibrating batches into a ``common.qparams.HistogramObserver`` per layer (an empty slice
 otherwise); ``set_calibrate_state(sess, False)`` writes the chosen range into the variables.
@@ -44,7 +53,7 @@ import tensorflow as tf
 
 from quantbridge.common import config, qparams
 from quantbridge.errors import ConfigError, ModelError
-from quantbridge.tf import _fold, _graphdef, _ops, _params
+from quantbridge.tf import _fold, _graphdef, _integer, _ops, _params
 from quantbridge.tf._graph import SCOPE, SUPPORTED, graph_of, layer_ops, trace_weight, weight_layout
 
 __all__ = ["EMA_DECAY", "optimize_model", "set_calibrate_state", "float_saver", "init_quant_variables",
@@ -70,6 +79,8 @@ class _Layer:
         self.act_min = self.act_max = self.initialized = None
         self.set_min = self.set_max = self.set_range = None
         self.observer = None
+        self.act_scale = None
+        self.fold_codes = self.fold_scale = self.fold_shift = self.fold_use = None
 
     @property
     def quantized(self):
@@ -91,6 +102,7 @@ class _State:
         self.calib_on = self.calib_off = self.init_op = None
         self.calibrating = False
         self.folded = []
+        self.requantized = []
         self.saver = None
         self.lock = threading.Lock()
 
@@ -152,18 +164,15 @@ def _refusals(layers):
 
 
 def settings(cfg):
-    """The config's ``quantbridge`` section as the TensorFlow back end applies it (calibration).
-    ``reduce_range: true`` is refused: the TensorFlow back end has no 7-bit activations, and
-    exporting 8-bit ones for a machine that needs 7 would be wrong silently. An explicit
-    ``integer_kernels: true`` is warned about: TensorFlow exports quantize layer inputs only."""
+    """The config's ``quantbridge`` section as the TensorFlow back end applies it (calibration,
+    integer kernels: :mod:`quantbridge.tf._integer`). ``reduce_range: true`` is refused: the
+    TensorFlow back end has no 7-bit activations, and exporting 8-bit ones for a machine that
+    needs 7 would be wrong silently."""
     extra = config.extra_settings(cfg)
     if extra["reduce_range"]:
         msg = (f"'{config.EXTRA_KEY}.reduce_range' is true; the TensorFlow back end has no 7-bit activations "
                "(expected false or absent; PyTorch models support it)")
         raise ConfigError(msg)
-    if (cfg.get(config.EXTRA_KEY) or {}).get("integer_kernels") is True:
-        warnings.warn(f"'{config.EXTRA_KEY}.integer_kernels' has no effect on a TensorFlow graph: its INT8 ONNX "
-                      "quantizes layer inputs only (no integer-kernel points yet)", stacklevel=3)
     return extra
 
 
@@ -179,6 +188,11 @@ def optimize_model(sess, config_file, is_train_flag, quant_flag, *, checked=Fals
     An inference BatchNorm right after a layer (``_fold.plan``) is folded into it on the
     quantized inference path, as the export folds it, so that the frozen ``.pb`` computes what
     this session computes; the returned summary lists those layers under ``folded``.
+
+    A quantized layer whose output feeds another quantized layer's input (``_integer.plan``;
+    ``quantbridge.integer_kernels``, default true) computes, in quantized inference, the integer
+    arithmetic ONNX Runtime's ``QLinearConv`` / ``QGemm`` run, requantized to that layer's input parameters,
+    as the frozen ``.pb`` does; the summary lists those layers under ``requantized``.
     """
     graph = graph_of(sess)
     if graph in _registry:
@@ -187,7 +201,8 @@ def optimize_model(sess, config_file, is_train_flag, quant_flag, *, checked=Fals
     cfg = config_file if checked else config.load(config_file)
     ops = layer_ops(graph)
     strategies = config.validate(cfg, {name: op.type for name, op in ops.items()}, SUPPORTED, checked=checked)
-    calibration = settings(cfg)["calibration"]
+    extra = settings(cfg)
+    calibration = extra["calibration"]
     quant_flag = _check_flag(quant_flag, tf.int32, "quant_flag", graph)
     is_train_flag = _check_flag(is_train_flag, tf.bool, "is_train_flag", graph)
     if graph.finalized:
@@ -203,9 +218,12 @@ def optimize_model(sess, config_file, is_train_flag, quant_flag, *, checked=Fals
                       "layers. Build the training op after optimize_model for quantization-aware training.",
                       stacklevel=2)
 
-    folds = _fold.plan(graph.as_graph_def(), [layer.name for layer in layers])
+    float_gd = graph.as_graph_def()
+    folds = _fold.plan(float_gd, [layer.name for layer in layers])
+    groups = _integer.plan(float_gd, strategies, folds, extra["integer_kernels"])
     state = _State(graph, layers, quant_flag, is_train_flag, calibration)
     state.folded = sorted(folds)
+    state.requantized = sorted(groups)
     with graph.as_default(), graph.control_dependencies(None):
         state.original_vars = list(graph.get_collection(tf.compat.v1.GraphKeys.GLOBAL_VARIABLES))
         _build_shared(state)
@@ -214,6 +232,9 @@ def optimize_model(sess, config_file, is_train_flag, quant_flag, *, checked=Fals
         for layer in state.layers:
             if layer.name in folds:
                 _fold_layer(state, layer, folds[layer.name])
+        by_name = {layer.name: layer for layer in state.layers}
+        for name, group in groups.items():
+            _requantize_layer(state, by_name[name], by_name[group.consumer], group)
         state.calib_on = tf.group([state.calibrating_var.assign(True, read_value=False)]
                                   + [layer.initialized.assign(False, read_value=False) for layer in state.quantized],
                                   name=f"{SCOPE}/calibration_on")
@@ -262,7 +283,7 @@ def state_summary(state):
     return {"quantized": [layer.name for layer in state.quantized],
             "float": [layer.name for layer in state.layers if not layer.quantized],
             "variables": [v.op.name for v in state.quant_vars], "calibration": state.method,
-            "folded": list(state.folded)}
+            "folded": list(state.folded), "requantized": list(state.requantized)}
 
 
 def _variable(initial, name, collections=None):
@@ -281,6 +302,9 @@ def _build_shared(state):
         state.do_calib = tf.logical_and(state.quant_on, calibrating, name="do_calibrate")
         state.do_ema = tf.logical_and(state.quant_on, tf.logical_and(tf.logical_not(calibrating), is_train),
                                       name="do_ema")
+        # quantized inference with frozen ranges: where groups run the deployed integer arithmetic
+        state.inference = tf.logical_and(state.quant_on, tf.logical_not(tf.logical_or(calibrating, is_train)),
+                                         name="integer_inference")
 
 
 def _rewrite_layer(state, layer):
@@ -326,6 +350,7 @@ def _rewrite_layer(state, layer):
             updates.append(tf.compat.v1.py_func(_collector(state, layer), [tf.reshape(x_const, [-1])[:count]],
                                                 tf.bool, stateful=True, name="collect"))
         scale, zero_point = _ops.activation_qparams(new_min, new_max)
+        layer.act_scale = scale
         x_sel = tf.where(state.quant_on, _ops.activation_fake_quant(x, scale, zero_point), x)
         with tf.control_dependencies(updates):
             x_new = tf.identity(x_sel, name="input")
@@ -361,7 +386,9 @@ def _fold_layer(state, layer, fold):
             use = tf.logical_and(use, pred if port == 1 else tf.logical_not(pred))
         params = [_read_source(graph, name) for name in fold.sources]
         bias = _read_source(graph, fold.bias_source) if fold.bias is not None else None
-        weight, shift = _fold.fold_tf(op.type, layer.weight_tensor, layer.quantized, *params, bias, fold.epsilon)
+        weight, shift, codes, scale = _fold.fold_tf(op.type, layer.weight_tensor, layer.quantized, *params, bias,
+                                                    fold.epsilon)
+        layer.fold_codes, layer.fold_scale, layer.fold_shift, layer.fold_use = codes, scale, shift, use
         current = op.inputs[1]
         w_sel = tf.where(use, weight, current, name="weight")
         w_sel.set_shape(current.shape)
@@ -374,6 +401,51 @@ def _fold_layer(state, layer, fold):
     for consumer, index in consumers:
         consumer._update_input(index, out)  # noqa: SLF001
     op._update_input(1, w_sel)  # noqa: SLF001
+
+
+def _requantize_layer(state, layer, consumer, group):
+    """The deployed integer arithmetic of ``group`` (``_integer``): where the graph runs quantized
+    inference with the consumer's range set (and, for a folded BatchNorm, its inference branch),
+    the group's output is the layer's integer result requantized to the consumer's input
+    parameters; elsewhere (training, calibration, float) everything is as before. A ``tf.cond``
+    (not a select): the integer branch, a float64 convolution, runs only where it is used."""
+    graph, op = state.graph, layer.op
+    with tf.compat.v1.name_scope(f"{layer.name}/{SCOPE}/integer/"):
+        s_x = layer.act_scale
+        if layer.fold_codes is not None:
+            codes, scale, bias, use = layer.fold_codes, layer.fold_scale, layer.fold_shift, layer.fold_use
+            end = layer.output_tensor
+        else:
+            codes = scale = None
+            bias = graph.get_operation_by_name(group.bias).inputs[1] if group.bias is not None else None
+            use = state.quant_on
+            end = graph.get_tensor_by_name(f"{group.end}:0")
+        use = tf.logical_and(tf.logical_and(use, state.inference), consumer.initialized.read_value())
+        x_q = op.inputs[0]
+
+        def integer():
+            # the codes of the fake-quantized input the layer reads (``k * s_x`` gives back ``k``
+            # exactly): its input tensor may have been rerouted (a folded BatchNorm or a group before it)
+            x_int = tf.round(tf.math.divide_no_nan(x_q, s_x))
+            w_int, w_scale = (codes, scale) if codes is not None else _ops.weight_codes(layer.weight_tensor,
+                                                                                       layer.reduce_axes)
+            s_w = tf.reshape(w_scale, [-1])
+            s_y, zp_y = _ops.activation_qparams(consumer.act_min.read_value(), consumer.act_max.read_value())
+            acc = _integer.integer_op_tf(op, tf.cast(x_int, tf.float64), tf.cast(w_int, tf.float64))
+            data_format = _integer.data_format(op)
+            if bias is not None:
+                acc = tf.nn.bias_add(acc, _integer.bias_codes_tf(bias, s_x, s_w), data_format=data_format.decode())
+            shape = _integer.channel_shape(op.type, data_format, 2 if op.type == "MatMul" else 4)
+            multiplier = tf.reshape(_integer.multiplier_tf(s_x, s_w, s_y), shape)
+            return tf.stop_gradient(_integer.requantize_tf(acc, multiplier, s_y, zp_y))
+
+        consumers = [(c, i) for c in end.consumers() for i, t in enumerate(c.inputs) if t is end]
+        out = tf.identity(tf.compat.v1.cond(use, integer, lambda: tf.identity(end)), name="output")
+        out.set_shape(end.shape)
+    for user, index in consumers:
+        user._update_input(index, out)  # noqa: SLF001
+    # layer.output_tensor stays the layer's own (float-arithmetic) output: per-layer statistics
+    # compare a layer with its float op, not with the reader's grid
 
 
 def _collector(state, layer):

@@ -10,6 +10,7 @@ import io.quantbridge.json.PythonRepr;
 import io.quantbridge.params.ActivationParams;
 import io.quantbridge.params.LayerParams;
 import io.quantbridge.params.ModelInfo;
+import io.quantbridge.params.PointParams;
 import io.quantbridge.params.QuantParams;
 import io.quantbridge.params.WeightParams;
 import java.util.ArrayList;
@@ -32,9 +33,18 @@ import java.util.Objects;
  * filter {@code [h, w, in, mult]} to {@code [in*mult, 1, h, w]}, whose channel order is the
  * file's in-major, mult-minor order), 1 for MatMul, 0 or 1 for Gemm by {@code transB}. The
  * scales, zero points and activation parameters are the file's, unchanged.
+ *
+ * <p>A point of a TensorFlow file (the shim's {@code quantbridge.tf._integer}) is named after the
+ * quantized layer whose output it requantizes and owned by the quantized layer whose input
+ * parameters it takes. Its ONNX tensor is the output of the layer's node, found by walking back
+ * from the owner's activation tensor through the ops tf2onnx makes of the chain between them
+ * ({@value #CHAIN_DESCRIPTION}), each read by the next one only; the parameters stay the file's.
  */
 public final class TfOnnxLayers {
     private static final List<String> KERNELS = List.of("Conv", "MatMul", "Gemm");
+    private static final String CHAIN_DESCRIPTION = "Relu, Clip, MaxPool, Reshape, Transpose, Identity";
+    private static final List<String> CHAIN = List.of("Relu", "Clip", "MaxPool", "Reshape", "Transpose", "Identity",
+            "Flatten", "Squeeze", "Unsqueeze");
 
     private TfOnnxLayers() {
     }
@@ -47,7 +57,8 @@ public final class TfOnnxLayers {
      * @param sha256 its SHA-256
      * @throws QuantBridgeException if the parameters are not TensorFlow's, or a quantized layer's
      *     weight is read by no Conv/MatMul/Gemm node of the model, or by several (the message names
-     *     the layer, the tensor and the nodes found)
+     *     the layer, the tensor and the nodes found), or a point's layers are not quantized layers
+     *     of the file or are not joined in the model as the point says
      */
     public static QuantParams forOnnx(ModelProto floatOnnx, QuantParams tf, String modelFile, String sha256)
             throws QuantBridgeException {
@@ -57,11 +68,6 @@ public final class TfOnnxLayers {
             throw new QuantBridgeException("the parameters are for framework " + tf.framework().id()
                     + "; expected a TensorFlow parameter file to map onto tf2onnx's ONNX");
         }
-        if (!tf.points().isEmpty()) {
-            throw new QuantBridgeException("the TensorFlow parameters have " + tf.points().size() + " points (e.g. "
-                    + PythonRepr.of(tf.points().get(0).name()) + "); expected none: TensorFlow exports quantize layer "
-                    + "inputs only");
-        }
         GraphProto g = floatOnnx.getGraph();
         Map<String, TensorProto> inits = new HashMap<>();
         g.getInitializerList().forEach(t -> inits.put(t.getName(), t));
@@ -70,7 +76,11 @@ public final class TfOnnxLayers {
             layers.add(layer.isQuantized() && layer.weight() != null && layer.activation() != null
                     ? map(g, inits, layer) : layer);
         }
-        QuantParams mapped = new QuantParams(tf.framework(), tf.model(), layers, tf.points());
+        List<PointParams> points = new ArrayList<>();
+        for (PointParams point : tf.points()) {
+            points.add(mapPoint(g, layers, point));
+        }
+        QuantParams mapped = new QuantParams(tf.framework(), tf.model(), layers, points);
         return tf.model() == null ? mapped
                 : mapped.withModel(new ModelInfo(modelFile, sha256, tf.model().inputShape(),
                         tf.model().outputs()));
@@ -119,6 +129,66 @@ public final class TfOnnxLayers {
         ActivationParams activation = new ActivationParams(node.getInput(0), a.dtype(), a.bits(), a.symmetric(),
                 a.scale(), a.zeroPoint(), a.min(), a.max());
         return new LayerParams(layer.name(), layer.opType(), layer.quantStrategy(), node.getName(), weight, activation);
+    }
+
+    /**
+     * The point on the output of the ONNX node of the layer {@code point.name()}, found from the
+     * activation tensor of its owner through the chain between them.
+     */
+    private static PointParams mapPoint(GraphProto g, List<LayerParams> layers, PointParams point)
+            throws QuantBridgeException {
+        String where = "point " + PythonRepr.of(point.name());
+        LayerParams source = quantizedLayer(layers, point.name(), where, "the layer it requantizes");
+        LayerParams owner = quantizedLayer(layers, point.owner(), where, "its owner");
+        ActivationParams a = owner.activation();
+        ActivationParams q = point.quant();
+        if (Float.compare((float) a.scale(), (float) q.scale()) != 0 || a.zeroPoint() != q.zeroPoint()) {
+            throw new QuantBridgeException(where + ": scale " + q.scale() + " and zero point " + q.zeroPoint()
+                    + " differ from those of its owner " + PythonRepr.of(owner.name()) + " (" + a.scale() + ", "
+                    + a.zeroPoint() + "); expected the owner's input parameters");
+        }
+        Map<String, NodeProto> producers = new HashMap<>();
+        Map<String, Integer> readers = new HashMap<>();
+        for (NodeProto n : g.getNodeList()) {
+            n.getOutputList().forEach(o -> producers.put(o, n));
+            n.getInputList().forEach(i -> readers.merge(i, 1, Integer::sum));
+        }
+        String tensor = a.tensor();
+        List<String> seen = new ArrayList<>();
+        for (int step = 0; step < 64; step++) {
+            NodeProto producer = producers.get(tensor);
+            if (producer == null) {
+                break;
+            }
+            seen.add(producer.getOpType());
+            if (producer.getName().equals(source.node())) {
+                if (step > 0 && readers.getOrDefault(tensor, 0) != 1) {
+                    break;
+                }
+                return new PointParams(point.name(), tensor, point.owner(), null, q);
+            }
+            if (!CHAIN.contains(producer.getOpType()) || producer.getInputCount() < 1
+                    || (step > 0 && readers.getOrDefault(tensor, 0) != 1)) {
+                break;
+            }
+            tensor = producer.getInput(0);
+        }
+        throw new QuantBridgeException(where + ": the float ONNX has no chain of " + CHAIN_DESCRIPTION
+                + " ops, each read only by the next, from node " + PythonRepr.of(source.node()) + " of layer "
+                + PythonRepr.of(source.name()) + " to the input " + PythonRepr.of(a.tensor()) + " of layer "
+                + PythonRepr.of(owner.name()) + " (ops met walking back: " + PythonRepr.of(seen) + "); expected the "
+                + "graph tf2onnx made of the export (or set quantbridge.integer_kernels to false)");
+    }
+
+    private static LayerParams quantizedLayer(List<LayerParams> layers, String name, String where, String what)
+            throws QuantBridgeException {
+        for (LayerParams l : layers) {
+            if (l.name().equals(name) && l.isQuantized() && l.activation() != null && l.node() != null) {
+                return l;
+            }
+        }
+        throw new QuantBridgeException(where + ": " + what + " " + PythonRepr.of(name) + " is not a quantized layer "
+                + "of the parameters; expected the parameter file written with the float model");
     }
 
     private static boolean transB(NodeProto gemm) {

@@ -168,6 +168,7 @@ public final class TfQuantizer {
                 }
                 progress.onEvent(new ProgressEvent("export", 2, 3, Map.of()));
                 QuantParams params = QuantParams.fromLayerMaps("tensorflow", layerMaps(result.get("layers")))
+                        .withPointMaps(layerMaps(result.get("points")))
                         .withModel(ModelInfo.of(out.staged(pbName), (String) result.get("input_shape"),
                                 names(result.get("outputs"))));
                 ParamFile.write(out.staged(paramName), params);

@@ -1,6 +1,7 @@
 package io.quantbridge.onnx;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -14,6 +15,7 @@ import io.quantbridge.config.Framework;
 import io.quantbridge.params.ActivationParams;
 import io.quantbridge.params.LayerParams;
 import io.quantbridge.params.ModelInfo;
+import io.quantbridge.params.PointParams;
 import io.quantbridge.params.QuantParams;
 import io.quantbridge.params.WeightParams;
 import java.util.ArrayList;
@@ -143,5 +145,61 @@ class TfOnnxLayersTest {
         String msg = assertThrows(QuantBridgeException.class,
                 () -> TfOnnxLayers.forOnnx(model(false), torch, "m.onnx", "")).getMessage();
         assertTrue(msg.contains("expected a TensorFlow parameter file"), msg);
+    }
+
+    /** The point the TF export writes for conv1 (its output requantized to fc's input). */
+    private static QuantParams withPoint(QuantParams tf, String layer, String owner, ActivationParams quant) {
+        return tf.withPoints(List.of(new PointParams(layer, layer + "/quantbridge/requantized:0", owner, null, quant)));
+    }
+
+    private static ActivationParams fcInput(QuantParams tf) {
+        return tf.layer("fc/MatMul").orElseThrow().activation();
+    }
+
+    @Test
+    void aPointGoesOnTheOutputOfItsLayersNodeAndItsBiasBecomesInt32() throws Exception {
+        QuantParams tf = tfParams(4);
+        QuantParams onnx = TfOnnxLayers.forOnnx(model(false), withPoint(tf, "conv1/Conv2D", "fc/MatMul", fcInput(tf)),
+                "model.onnx", "cd");
+        PointParams point = onnx.points().get(0);
+        assertEquals("c:0", point.tensor(), "the Conv's output, found back from fc's input through Flatten and Relu");
+        assertEquals("fc/MatMul", point.owner());
+        assertEquals(fcInput(tf), point.quant());
+
+        ModelProto qdq = QdqBuilder.build(model(false), onnx);
+        NodeProto conv = qdq.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("Conv")).findFirst()
+                .orElseThrow();
+        TensorProto bias = qdq.getGraph().getInitializerList().stream()
+                .filter(t -> t.getName().equals("bn1/folded_bias:0_quantized")).findFirst().orElseThrow();
+        assertEquals(TensorProto.DataType.INT32_VALUE, bias.getDataType());
+        assertTrue(conv.getInput(2).endsWith("_dequantized"), conv.toString());
+        assertTrue(qdq.getGraph().getNodeList().stream().anyMatch(n -> n.getOpType().equals("QuantizeLinear")
+                && n.getInput(0).equals("c:0")), "a QuantizeLinear on the Conv's output");
+        assertFalse(qdq.getGraph().getInitializerList().stream().anyMatch(t -> t.getName().equals("bn1/folded_bias:0")),
+                "no float bias left");
+        java.util.Map<String, Integer> ops = OrtOptimized.opCounts(OrtOptimized.optimize(qdq));
+        assertEquals(1, ops.getOrDefault("QLinearConv", 0), "ONNX Runtime runs the conv in integer: " + ops);
+        assertFalse(ops.containsKey("Conv"), ops.toString());
+    }
+
+    @Test
+    void aPointWhoseParametersAreNotItsOwnersIsRefused() {
+        QuantParams tf = tfParams(4);
+        ActivationParams other = ActivationParams.uint8("Reshape:0", 0.03, 0, 0, 7.65);
+        String msg = assertThrows(QuantBridgeException.class, () -> TfOnnxLayers.forOnnx(model(false),
+                withPoint(tf, "conv1/Conv2D", "fc/MatMul", other), "m.onnx", "")).getMessage();
+        assertTrue(msg.contains("point 'conv1/Conv2D'") && msg.contains("owner 'fc/MatMul'"), msg);
+    }
+
+    @Test
+    void aPointOnAFloatLayerOrWithoutAChainToItsOwnerIsRefused() {
+        QuantParams tf = tfParams(4);
+        String floatLayer = assertThrows(QuantBridgeException.class, () -> TfOnnxLayers.forOnnx(model(false),
+                withPoint(tf, "head/MatMul", "fc/MatMul", fcInput(tf)), "m.onnx", "")).getMessage();
+        assertTrue(floatLayer.contains("'head/MatMul' is not a quantized layer"), floatLayer);
+        // fc's input does not come from fc's own node: walking back from it never meets fc/MatMul
+        String noChain = assertThrows(QuantBridgeException.class, () -> TfOnnxLayers.forOnnx(model(false),
+                withPoint(tf, "fc/MatMul", "fc/MatMul", fcInput(tf)), "m.onnx", "")).getMessage();
+        assertTrue(noChain.contains("no chain") && noChain.contains("['Flatten', 'Relu', 'Conv']"), noChain);
     }
 }
