@@ -366,7 +366,8 @@ def _grid_model(model, resolved, state, where):
     """The float model with the quant state's weights on their grid and BatchNorm folded.
 
     Returns ``(float model, {layer: (module path, strategy, weight scales, activation qparams)},
-    {conv path: BatchNorm factor})``; the weight scales are those before folding.
+    {conv path: BatchNorm factor}, points, {module paths of float-output kernels})``; the weight
+    scales are those before folding.
     """
     strategies = _config.strategies_of(resolved)
     quant_model = _config.quantize(copy.deepcopy(model).cpu(), resolved)
@@ -376,6 +377,7 @@ def _grid_model(model, resolved, state, where):
     found = {name: m for name, (_, m) in _layers.find_layers(quant_model).items()}
     points = [(p, _points.quantizer_for(quant_model, p, found).qparams(),
                _points.quantizer_for(quant_model, p, found).bits()) for p in _points.points_of(quant_model)]
+    float_output = _points.float_output_layers(quant_model)
     _points.detach(quant_model)
     for layer, (path, module) in _layers.find_layers(quant_model).items():
         if _layers.is_quant_layer(module):
@@ -385,7 +387,7 @@ def _grid_model(model, resolved, state, where):
         else:
             layers[layer] = (path, strategies[layer], None, None)
     float_model = _layers.replace_modules(quant_model, replacements)
-    return float_model, layers, fold_batchnorm(float_model), points
+    return float_model, layers, fold_batchnorm(float_model), points, float_output
 
 
 def _watched(float_model, layers):
@@ -394,8 +396,12 @@ def _watched(float_model, layers):
     return [(path, modules[path]) for path, _, _, _ in layers.values()]
 
 
-def _layer_entries(model_proto, float_model, layers, folded, calls):
+def _layer_entries(model_proto, float_model, layers, folded, calls, float_output=()):
     """Parameter-file layer entries: each layer's ONNX nodes, weight initializer(s) and input tensor.
+
+    A layer whose module path is in ``float_output`` (the last Linear, computed in eval mode as a
+    ``QGemm`` with a float output) is marked ``"float_output_kernel": true``: the QDQ builder then
+    gives its bias as int32, so ONNX Runtime runs the same integer kernel.
 
     ``calls`` are the layers' module paths in the order the export called them; a layer called
     more than once (a shared module) has one node per call, all listed in ``nodes`` (``node`` is
@@ -443,6 +449,8 @@ def _layer_entries(model_proto, float_model, layers, folded, calls):
                                                      copies=[(t, a, sc) for t, (a, sc) in copies])
             entry["activation"] = paramfile.activation_entry(nodes[0].input[0], act["scale"], act["zero_point"],
                                                              act["min"], act["max"], bits=act["bits"])
+            if path in float_output:
+                entry["float_output_kernel"] = True
         entries.append(entry)
     return entries
 
@@ -484,13 +492,13 @@ def export(model, config, state_source, output_dir="./", name="model", overwrite
     state, where = read_state(state_source, trust_pickle)
 
     # 2. build in memory
-    float_model, layers, folded, points = _grid_model(model, resolved, state, where)
+    float_model, layers, folded, points, float_output = _grid_model(model, resolved, state, where)
     model_proto, output_names, calls, tensors = _to_onnx(float_model, qconfig.parse_input_shape(input_shape),
                                                          _watched(float_model, layers), [p for p, _, _ in points])
     _name_nodes(model_proto)
     data = model_proto.SerializeToString()
     onnx.checker.check_model(model_proto)
-    entries = _layer_entries(model_proto, float_model, layers, folded, calls)
+    entries = _layer_entries(model_proto, float_model, layers, folded, calls, float_output)
     point_entries = _point_entries(points, tensors, entries)
 
     # 3. write: each file atomically; the parameter file needs the written model's sha256

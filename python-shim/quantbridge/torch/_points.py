@@ -65,7 +65,8 @@ from torch import nn
 from quantbridge.torch import _layers, _pools
 from quantbridge.torch._modules import ActivationFakeQuantize
 
-__all__ = ["CONTAINER", "Point", "Group", "derive", "plan", "attach", "add_markers", "strip_markers", "points_of"]
+__all__ = ["CONTAINER", "Point", "Group", "derive", "plan", "attach", "add_markers", "strip_markers", "points_of",
+           "float_output_layers"]
 
 CONTAINER = "quantbridge_points"
 MARK_DOMAIN = "quantbridge"
@@ -496,6 +497,13 @@ def attach(root, points, calibration, steps, groups=()):
                                       else None, _activity(canonical[g.point], modules))
         if bn is not None and not any(h is pass_folded for h in bn._forward_hooks.values()):
             bn.register_forward_hook(pass_folded)
+
+
+def float_output_layers(root):
+    """Module paths of ``root``'s quantized layers computed as an integer kernel with a float output
+    (the last Linear, whose output is the model's: ``QGemm`` writing float, int32 bias)."""
+    return {path for path, module in root.named_modules()
+            if _layers.is_quant_layer(module) and module.__dict__.get(GROUP_ATTR, (0, 0, 0))[2] is None}
 
 
 GROUP_ATTR = "_quantbridge_group"

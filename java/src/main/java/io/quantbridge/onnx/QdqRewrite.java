@@ -53,6 +53,8 @@ final class QdqRewrite {
     private final Map<String, List<String>> quantizedBiases = new HashMap<>();
     /** Tensors quantized as derived points. */
     private final Set<String> pointTensors = new HashSet<>();
+    /** Nodes of layers the parameters mark as float-output kernels ({@link LayerParams#floatOutputKernel}). */
+    private final Set<Integer> floatOutputNodes = new HashSet<>();
 
     QdqRewrite(GraphProto graph) {
         this.graph = graph;
@@ -93,6 +95,9 @@ final class QdqRewrite {
             node.setInput(w, quantizeWeight(layer, node, w, idx));
             node.setInput(a, quantizeActivation(layer, node.getInput(a), idx));
             activationScaleOf.put(idx, (float) layer.activation().scale());
+            if (layer.floatOutputKernel()) {
+                floatOutputNodes.add(idx);
+            }
         }
         return found;
     }
@@ -161,10 +166,11 @@ final class QdqRewrite {
      * through a Relu/Clip) by an int32 initializer with scale {@code s_x * s_w[c]} behind a
      * DequantizeLinear, the form ONNX Runtime fuses into an integer kernel
      * ({@code round(b / (s_x * s_w[c]))}, saturated to int32). Only nodes whose output is a derived
-     * point qualify, and, when the parameters have points, a Gemm whose output is a model output:
-     * ONNX Runtime runs that one as a {@code QGemm} with a float output
-     * ({@code float(int32 accumulator) * s_x * s_w[c]}). Any other node whose output stays float
-     * (every node of a version-1 parameter file) keeps its float bias, as no integer kernel can run it.
+     * point qualify, and a Gemm of a layer the parameters mark as a float-output kernel (the shim
+     * computes that layer as ONNX Runtime's {@code QGemm} with a float output,
+     * {@code float(int32 accumulator) * s_x * s_w[c]}, and says so in the file). Any other node whose
+     * output stays float (every node of a version-1 parameter file) keeps its float bias, as no
+     * integer kernel can run it.
      */
     void quantizeBiases() throws QuantBridgeException {
         for (Map.Entry<Integer, Float> e : activationScaleOf.entrySet()) {
@@ -172,7 +178,7 @@ final class QdqRewrite {
             NodeProto.Builder node = nodes.get(idx);
             String op = node.getOpType();
             if (!(op.equals("Conv") || op.equals("Gemm")) || node.getInputCount() < 3 || node.getInput(2).isEmpty()
-                    || !(outputQuantized(node) || (op.equals("Gemm") && floatOutputGemm(node)))) {
+                    || !(outputQuantized(node) || (op.equals("Gemm") && floatOutputNodes.contains(idx)))) {
                 continue;
             }
             TensorProto b = initializers.get(node.getInput(2));
@@ -469,12 +475,6 @@ final class QdqRewrite {
             }
         }
         return false;
-    }
-
-    /** Whether {@code node}'s output is a model output, in a graph with derived points (integer kernels). */
-    private boolean floatOutputGemm(NodeProto.Builder node) {
-        return !pointTensors.isEmpty() && node.getOutputCount() == 1
-                && graph.getOutputList().stream().anyMatch(o -> o.getName().equals(node.getOutput(0)));
     }
 
     private boolean quantizerReads(String tensor) {

@@ -128,7 +128,8 @@ public final class TfOnnxLayers {
         ActivationParams a = layer.activation();
         ActivationParams activation = new ActivationParams(node.getInput(0), a.dtype(), a.bits(), a.symmetric(),
                 a.scale(), a.zeroPoint(), a.min(), a.max());
-        return new LayerParams(layer.name(), layer.opType(), layer.quantStrategy(), node.getName(), weight, activation);
+        return new LayerParams(layer.name(), layer.opType(), layer.quantStrategy(), node.getName(), List.of(), weight,
+                activation, layer.floatOutputKernel());
     }
 
     /**

@@ -15,9 +15,12 @@ import java.util.Objects;
  *     once), the first being {@code node}; empty when the file lists only {@code node}
  * @param weight weight parameters, null for float layers
  * @param activation activation parameters (applied to the data input of every node), null for float layers
+ * @param floatOutputKernel the layer runs as an integer kernel with a float output (the shim's last
+ *     Linear: ONNX Runtime's {@code QGemm} writing float, which needs the bias as int32 with scale
+ *     {@code s_x * s_w[c]}); the shim decides it, as it computes the same arithmetic
  */
 public record LayerParams(String name, String opType, String quantStrategy, String node, List<String> nodes,
-                          WeightParams weight, ActivationParams activation) {
+                          WeightParams weight, ActivationParams activation, boolean floatOutputKernel) {
     /**
      * Checks presence of name, op type and strategy, and that {@code node} is the first of {@code nodes}.
      *
@@ -38,10 +41,16 @@ public record LayerParams(String name, String opType, String quantStrategy, Stri
         }
     }
 
+    /** A layer that is not a float-output kernel. */
+    public LayerParams(String name, String opType, String quantStrategy, String node, List<String> nodes,
+                       WeightParams weight, ActivationParams activation) {
+        this(name, opType, quantStrategy, node, nodes, weight, activation, false);
+    }
+
     /** A layer with one node (or none known): {@code nodes} empty. */
     public LayerParams(String name, String opType, String quantStrategy, String node, WeightParams weight,
                        ActivationParams activation) {
-        this(name, opType, quantStrategy, node, List.of(), weight, activation);
+        this(name, opType, quantStrategy, node, List.of(), weight, activation, false);
     }
 
     /** The layer's node names: {@code nodes}, or {@code node} alone, or none when neither is known. */

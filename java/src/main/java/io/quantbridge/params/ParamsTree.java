@@ -105,7 +105,8 @@ final class ParamsTree {
             out.add(new LayerParams(name, text(l, "op_type", at, source, false),
                     text(l, "quant_strategy", at, source, false), node, nodes,
                     weight(l.get("weight"), at + ".weight", source),
-                    activation(l.get("activation"), at + ".activation", source)));
+                    activation(l.get("activation"), at + ".activation", source),
+                    optBool(l, "float_output_kernel", false, at, source)));
         }
         return out;
     }
@@ -363,6 +364,9 @@ final class ParamsTree {
                 ao.put("zero_point", a.zeroPoint());
                 ao.put("min", a.min());
                 ao.put("max", a.max());
+            }
+            if (l.floatOutputKernel()) {
+                o.put("float_output_kernel", true);
             }
         }
         ArrayNode pts = root.putArray("points");

@@ -7,6 +7,7 @@ import ai.onnx.proto.OnnxMl.TensorProto;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.quantbridge.config.Fixtures;
 import io.quantbridge.params.ParamFile;
+import io.quantbridge.params.LayerParams;
 import io.quantbridge.params.PointParams;
 import io.quantbridge.params.QuantParams;
 import org.junit.jupiter.api.BeforeAll;
@@ -77,6 +78,25 @@ class IntegerKernelsTest {
                 .filter(t -> t.getDataType() == TensorProto.DataType.INT32_VALUE && t.getName().endsWith("_quantized"))
                 .count();
         assertEquals(10, int32, "the biases of the 8 convs (from their folded BatchNorms), fc1 and fc2 (a QGemm with a float output)");
+    }
+
+    @Test
+    void onlyTheLayerTheFileMarksGetsTheFloatOutputKernel() throws Exception {
+        List<LayerParams> marked = params.layers().stream().filter(LayerParams::floatOutputKernel).toList();
+        assertEquals(List.of("fc2/MatMul"), marked.stream().map(LayerParams::name).toList(), "layers marked float_output_kernel");
+        // the same file without the mark (an older version-2 file, a TensorFlow file): the last
+        // Gemm keeps its float bias, as the fake-quant model that wrote it computed it in float
+        List<LayerParams> unmarked = params.layers().stream()
+                .map(l -> new LayerParams(l.name(), l.opType(), l.quantStrategy(), l.node(), l.nodes(), l.weight(),
+                        l.activation()))
+                .toList();
+        QuantParams plain = new QuantParams(params.framework(), params.model(), unmarked, params.points());
+        Map<String, Integer> c = OrtOptimized.opCounts(OrtOptimized.optimize(
+                QdqBuilder.build(Fixtures.path("onnx/residual_cnn.onnx"), plain)));
+        assertEquals(1, c.getOrDefault("QGemm", 0), "QGemm (the hidden Linear only) in " + c);
+        assertEquals(1, c.getOrDefault("Gemm", 0) + c.getOrDefault("FusedGemm", 0), "the last Gemm in float in " + c);
+        // and the mark survives a write and a read of the file
+        assertEquals(params, ParamFile.parse(ParamFile.toJson(params), "round trip"));
     }
 
     @Test
