@@ -37,7 +37,7 @@ import tensorflow as tf
 from quantbridge.common import qparams
 from quantbridge.tf import _graphdef as gdu
 
-__all__ = ["Fold", "plan", "fold_numpy", "fold_tf"]
+__all__ = ["Fold", "plan", "fold_numpy", "fold_tf", "source"]
 
 BN_OPS = ("FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3")
 FOLDABLE = ("Conv2D", "DepthwiseConv2dNative")
@@ -59,9 +59,10 @@ class Fold(NamedTuple):
     data_format: bytes
 
 
-def _source(by_name, text):
-    """The Const / variable node behind a BatchNorm parameter input, through reads, Identity and
-    Switch (any port); None when the value is computed."""
+def source(by_name, text, passes=_PASS):
+    """The Const / variable node behind the tensor ``text`` (e.g. a BatchNorm parameter input),
+    through the ops ``passes`` (by default reads, Identity and Switch, any port); None when the
+    value is computed."""
     name, _ = gdu.parse_input(text)
     for _ in range(64):
         node = by_name.get(name)
@@ -69,7 +70,7 @@ def _source(by_name, text):
             return None
         if node.op in _SOURCES:
             return name
-        if node.op not in _PASS or not node.input:
+        if node.op not in passes or not node.input:
             return None
         name = gdu.node_name(node.input[0])
     return None
@@ -148,14 +149,14 @@ def plan(gd, layer_names):
     out = {}
     for name in layer_names:
         node = by_name.get(name)
-        if node is None or node.op not in FOLDABLE or _source(by_name, node.input[1]) is None:
+        if node is None or node.op not in FOLDABLE or source(by_name, node.input[1]) is None:
             continue                   # the export folds constant weights only
         bias = bias_source = None
         after = (name, 0)
         found = _data_users(users, name, 0)
         if len(found) == 1 and found[0][0].op == "BiasAdd" and found[0][1] == 0:
             bias = found[0][0].name
-            bias_source = _source(by_name, found[0][0].input[1])
+            bias_source = source(by_name, found[0][0].input[1])
             if bias_source is None:
                 continue
             after = (bias, 0)
@@ -163,7 +164,7 @@ def plan(gd, layer_names):
         if matched is None:
             continue
         bn, switches = matched
-        sources = tuple(_source(by_name, text) for text in bn.input[1:5])
+        sources = tuple(source(by_name, text) for text in bn.input[1:5])
         if any(s is None for s in sources):
             continue
         bn_users = users.get(bn.name, [])

@@ -40,6 +40,7 @@ import tensorflow as tf
 from tensorflow.core.framework import node_def_pb2
 
 from quantbridge.common import config, qparams
+from quantbridge.tf import _fold
 from quantbridge.tf import _graphdef as gdu
 from quantbridge.tf._graph import SUPPORTED
 
@@ -49,7 +50,6 @@ __all__ = ["Group", "Kernel", "LAYER_OPS", "CHAIN_OPS", "plan", "export_nodes", 
 LAYER_OPS = ("Conv2D", "DepthwiseConv2dNative", "MatMul")
 CHAIN_OPS = ("Relu", "Relu6", "MaxPool", "MaxPoolV2", "Reshape", "Identity", "Snapshot")
 _INT32 = (np.float64(-2.0 ** 31), np.float64(2.0 ** 31 - 1))
-_SOURCES = ("Const", "VarHandleOp", "VariableV2", "Variable")
 _PASS = ("Identity", "Snapshot", "ReadVariableOp")
 
 
@@ -69,17 +69,7 @@ class Group(NamedTuple):
 
 def _from_constant(by_name, text):
     """Whether a tensor is a variable or Const read (through Identity / ReadVariableOp)."""
-    name = gdu.node_name(text)
-    for _ in range(64):
-        node = by_name.get(name)
-        if node is None:
-            return False
-        if node.op in _SOURCES:
-            return True
-        if node.op not in _PASS or not node.input:
-            return False
-        name = gdu.node_name(node.input[0])
-    return False
+    return _fold.source(by_name, text, passes=_PASS) is not None
 
 
 def _data_users(users, name, port=0):
