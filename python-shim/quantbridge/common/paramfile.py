@@ -21,7 +21,7 @@ the end-to-end tests read its files with Java's reader and compare them with Jav
                     "copies": [{"tensor": "...", "axis": a, "scale": [...], "zero_point": [...]}]},  (optional)
          "activation": {"tensor": "<the layer's input tensor>", "dtype": "uint8", "bits": 8,
                         "symmetric": false, "scale": s, "zero_point": z, "min": lo, "max": hi},
-         "float_output_kernel": true}                                               (optional)
+         "int32_bias": true}                                                        (optional)
       ],
       "points": [                                                                   (version 2)
         {"name": "<traced node>", "tensor": "<tensor in the exported model>", "owner": "<layer name>" | null,
@@ -30,11 +30,12 @@ the end-to-end tests read its files with Java's reader and compare them with Jav
       ]
     }
 
-``weight`` and ``activation`` are absent for layers left at ``float``. ``float_output_kernel``
-(absent means false) marks a quantized layer that the fake-quant model computes as an integer
-kernel with a float output (PyTorch's last Linear, whose output is the model's: ONNX Runtime's
-``QGemm`` writing float); the QDQ builder gives exactly these layers (besides those whose output
-is a point) an int32 bias, so the deployed kernel is the same computation.
+``weight`` and ``activation`` are absent for layers left at ``float``. ``int32_bias`` (absent
+means false) marks a quantized layer that the fake-quant model computes, in eval mode, with its
+bias rounded to int32 with scale ``s_x * s_w[c]`` (PyTorch's integer-kernel groups, including the
+last Linear, a ``QGemm`` writing float); the QDQ builder gives these layers (and, for files
+without the mark, those whose output is a point) an int32 bias, so the deployed kernel is the
+same computation.
 
 Points (version 2) are the tensors quantized on top of the layer inputs so that the runtime can
 run the layers in integer: a quantized layer's output (after BatchNorm folding and ReLU), the

@@ -366,8 +366,9 @@ def _grid_model(model, resolved, state, where):
     """The float model with the quant state's weights on their grid and BatchNorm folded.
 
     Returns ``(float model, {layer: (module path, strategy, weight scales, activation qparams)},
-    {conv path: BatchNorm factor}, points, {module paths of float-output kernels})``; the weight
-    scales are those before folding.
+    {conv path: BatchNorm factor}, points, {module paths of layers with an int32 bias})``; the
+    weight scales are those before folding. Points merged into a reading layer's input quantizer
+    (:func:`quantbridge.torch._points.merged_points`) are left out, with their mirrors.
     """
     strategies = _config.strategies_of(resolved)
     quant_model = _config.quantize(copy.deepcopy(model).cpu(), resolved)
@@ -375,9 +376,11 @@ def _grid_model(model, resolved, state, where):
     quant_model.eval()
     layers, replacements = {}, {}
     found = {name: m for name, (_, m) in _layers.find_layers(quant_model).items()}
+    merged = _points.merged_points(quant_model)
     points = [(p, _points.quantizer_for(quant_model, p, found).qparams(),
-               _points.quantizer_for(quant_model, p, found).bits()) for p in _points.points_of(quant_model)]
-    float_output = _points.float_output_layers(quant_model)
+               _points.quantizer_for(quant_model, p, found).bits()) for p in _points.points_of(quant_model)
+              if p.name not in merged and p.mirror_of not in merged]
+    int32_bias = _points.int32_bias_layers(quant_model)
     _points.detach(quant_model)
     for layer, (path, module) in _layers.find_layers(quant_model).items():
         if _layers.is_quant_layer(module):
@@ -387,7 +390,7 @@ def _grid_model(model, resolved, state, where):
         else:
             layers[layer] = (path, strategies[layer], None, None)
     float_model = _layers.replace_modules(quant_model, replacements)
-    return float_model, layers, fold_batchnorm(float_model), points, float_output
+    return float_model, layers, fold_batchnorm(float_model), points, int32_bias
 
 
 def _watched(float_model, layers):
@@ -396,12 +399,12 @@ def _watched(float_model, layers):
     return [(path, modules[path]) for path, _, _, _ in layers.values()]
 
 
-def _layer_entries(model_proto, float_model, layers, folded, calls, float_output=()):
+def _layer_entries(model_proto, float_model, layers, folded, calls, int32_bias=()):
     """Parameter-file layer entries: each layer's ONNX nodes, weight initializer(s) and input tensor.
 
-    A layer whose module path is in ``float_output`` (the last Linear, computed in eval mode as a
-    ``QGemm`` with a float output) is marked ``"float_output_kernel": true``: the QDQ builder then
-    gives its bias as int32, so ONNX Runtime runs the same integer kernel.
+    A layer whose module path is in ``int32_bias`` (computed in eval mode with its bias rounded to
+    int32, :func:`quantbridge.torch._points.int32_bias_layers`) is marked ``"int32_bias": true``:
+    the QDQ builder then writes that bias, so ONNX Runtime runs the same integer kernel.
 
     ``calls`` are the layers' module paths in the order the export called them; a layer called
     more than once (a shared module) has one node per call, all listed in ``nodes`` (``node`` is
@@ -449,8 +452,8 @@ def _layer_entries(model_proto, float_model, layers, folded, calls, float_output
                                                      copies=[(t, a, sc) for t, (a, sc) in copies])
             entry["activation"] = paramfile.activation_entry(nodes[0].input[0], act["scale"], act["zero_point"],
                                                              act["min"], act["max"], bits=act["bits"])
-            if path in float_output:
-                entry["float_output_kernel"] = True
+            if path in int32_bias:
+                entry["int32_bias"] = True
         entries.append(entry)
     return entries
 
@@ -492,13 +495,13 @@ def export(model, config, state_source, output_dir="./", name="model", overwrite
     state, where = read_state(state_source, trust_pickle)
 
     # 2. build in memory
-    float_model, layers, folded, points, float_output = _grid_model(model, resolved, state, where)
+    float_model, layers, folded, points, int32_bias = _grid_model(model, resolved, state, where)
     model_proto, output_names, calls, tensors = _to_onnx(float_model, qconfig.parse_input_shape(input_shape),
                                                          _watched(float_model, layers), [p for p, _, _ in points])
     _name_nodes(model_proto)
     data = model_proto.SerializeToString()
     onnx.checker.check_model(model_proto)
-    entries = _layer_entries(model_proto, float_model, layers, folded, calls, float_output)
+    entries = _layer_entries(model_proto, float_model, layers, folded, calls, int32_bias)
     point_entries = _point_entries(points, tensors, entries)
 
     # 3. write: each file atomically; the parameter file needs the written model's sha256

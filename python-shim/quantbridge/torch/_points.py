@@ -66,7 +66,7 @@ from quantbridge.torch import _layers, _pools
 from quantbridge.torch._modules import ActivationFakeQuantize
 
 __all__ = ["CONTAINER", "Point", "Group", "derive", "plan", "attach", "add_markers", "strip_markers", "points_of",
-           "float_output_layers"]
+           "int32_bias_layers", "merged_points"]
 
 CONTAINER = "quantbridge_points"
 MARK_DOMAIN = "quantbridge"
@@ -210,6 +210,17 @@ def _chain(node, modules):
         chain.append(user)
 
 
+def _past_dropped(node, modules):
+    """``node``, or the last of the single-consumer modules after it that the ONNX export drops
+    (Dropout, Identity)."""
+    while True:
+        user = _single_user(node)
+        if (user is None or user.op != "call_module" or not isinstance(modules.get(user.target), _DROPPED_AT_EXPORT)
+                or _tensor_args(user)[:1] != [node]):
+            return node
+        node = user
+
+
 def trace(model):
     """``(fx graph, tracer)`` of ``model`` with its quantizable layers as leaves; None if it cannot be traced."""
     leaves = {id(m) for _, (_, m) in _layers.find_layers(model).items()}
@@ -290,7 +301,10 @@ def plan(model, quantized):
                 act = next((n for n in inner if _is_act(n, modules)), None)
                 direct = None
                 if got is not end and _is_act(end, modules):      # the point moved before a functional ReLU
-                    after = list(_chain(end, modules)[-1].users)
+                    # merged only where ONNX Runtime merges: the ReLU read by the layer's quantizer
+                    # alone, with nothing left between them in the ONNX graph (Dropout, Identity);
+                    # a MaxPool or Flatten in between keeps both quantizations in the deployed graph
+                    after = list(_past_dropped(end, modules).users)
                     if len(after) == 1 and after[0].op == "call_module" and after[0].target in quantized:
                         direct = after[0].target
                         merged[got] = direct
@@ -499,11 +513,32 @@ def attach(root, points, calibration, steps, groups=()):
             bn.register_forward_hook(pass_folded)
 
 
-def float_output_layers(root):
-    """Module paths of ``root``'s quantized layers computed as an integer kernel with a float output
-    (the last Linear, whose output is the model's: ``QGemm`` writing float, int32 bias)."""
+def int32_bias_layers(root):
+    """Module paths of ``root``'s quantized layers that the fake-quant model computes, in eval mode,
+    with the bias rounded to int32 (scale ``s_x * s_w[c]``): every active group, whether it
+    requantizes to its point, straight to the input of the layer that alone reads the functional
+    ReLU after it (a merged point, see :func:`merged_points`), or writes float (the last Linear, a
+    ``QGemm`` with a float output). The parameter file marks them ``int32_bias``, and the QDQ
+    builder gives exactly those an int32 bias."""
     return {path for path, module in root.named_modules()
-            if _layers.is_quant_layer(module) and module.__dict__.get(GROUP_ATTR, (0, 0, 0))[2] is None}
+            if _layers.is_quant_layer(module) and module.__dict__.get(GROUP_ATTR) is not None
+            and is_active(module.__dict__[GROUP_ATTR][4])}
+
+
+def merged_points(root):
+    """Names of the points the fake-quant model does not apply because they merge into the input
+    quantizer of the one quantized layer reading the functional ReLU after them (:func:`merges`):
+    the tensor is quantized once, with that layer's parameters. The export leaves them (and their
+    mirrors) out, so the deployed graph quantizes once too: ONNX Runtime would otherwise merge the
+    two quantize/dequantize pairs onto a grid of its own (``DoubleQDQPairsRemover``: the
+    intersection of both ranges over 0..255, which is neither pair's scale)."""
+    modules = dict(root.named_modules())
+    names = set()
+    for p in points_of(root):
+        layer = modules.get(p.merged_into) if p.merged_into is not None else None
+        if layer is not None and _layers.is_quant_layer(layer) and merges(layer.activation_quant):
+            names.add(p.name)
+    return names
 
 
 GROUP_ATTR = "_quantbridge_group"
@@ -586,10 +621,11 @@ def _kept_in_graph(output, quantizer):
 
 
 def merges(quantizer):
-    """Whether ONNX Runtime merges a point before a ReLU into ``quantizer`` (the input quantizer of
-    the layer that alone reads the ReLU): it drops the ReLU when the zero point is at the bottom of
-    the range, then removes the point's quantize/dequantize pair (``DoubleQDQPairsRemover``), so
-    the tensor is quantized once, with ``quantizer``'s parameters; the fake-quant model does the same."""
+    """Whether a point before a functional ReLU merges into ``quantizer`` (the input quantizer of the
+    layer that alone reads the ReLU): with the zero point at the bottom of the range the ReLU is
+    redundant (ONNX Runtime drops it), so the tensor is quantized once, with ``quantizer``'s
+    parameters, and the layer before the ReLU requantizes straight to them. The fake-quant model
+    skips the point, and the export leaves it out (:func:`merged_points`)."""
     return (int(quantizer.fake_quant_enabled[0]) == 1 and int(quantizer.observer_enabled[0]) == 0
             and int(round(float(quantizer.zero_point))) == quantizer.quant_min)
 

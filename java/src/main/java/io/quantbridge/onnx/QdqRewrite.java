@@ -53,8 +53,8 @@ final class QdqRewrite {
     private final Map<String, List<String>> quantizedBiases = new HashMap<>();
     /** Tensors quantized as derived points. */
     private final Set<String> pointTensors = new HashSet<>();
-    /** Nodes of layers the parameters mark as float-output kernels ({@link LayerParams#floatOutputKernel}). */
-    private final Set<Integer> floatOutputNodes = new HashSet<>();
+    /** Nodes of layers the parameters mark for an int32 bias ({@link LayerParams#int32Bias}). */
+    private final Set<Integer> int32BiasNodes = new HashSet<>();
 
     QdqRewrite(GraphProto graph) {
         this.graph = graph;
@@ -95,8 +95,8 @@ final class QdqRewrite {
             node.setInput(w, quantizeWeight(layer, node, w, idx));
             node.setInput(a, quantizeActivation(layer, node.getInput(a), idx));
             activationScaleOf.put(idx, (float) layer.activation().scale());
-            if (layer.floatOutputKernel()) {
-                floatOutputNodes.add(idx);
+            if (layer.int32Bias()) {
+                int32BiasNodes.add(idx);
             }
         }
         return found;
@@ -166,11 +166,11 @@ final class QdqRewrite {
      * through a Relu/Clip) by an int32 initializer with scale {@code s_x * s_w[c]} behind a
      * DequantizeLinear, the form ONNX Runtime fuses into an integer kernel
      * ({@code round(b / (s_x * s_w[c]))}, saturated to int32). Only nodes whose output is a derived
-     * point qualify, and a Gemm of a layer the parameters mark as a float-output kernel (the shim
-     * computes that layer as ONNX Runtime's {@code QGemm} with a float output,
-     * {@code float(int32 accumulator) * s_x * s_w[c]}, and says so in the file). Any other node whose
-     * output stays float (every node of a version-1 parameter file) keeps its float bias, as no
-     * integer kernel can run it.
+     * point qualify, and every node of a layer the parameters mark {@code int32_bias} (the shim
+     * computes that layer with the int32 bias: requantized straight to the input of the layer that
+     * alone reads a ReLU after it, or as ONNX Runtime's {@code QGemm} with a float output,
+     * {@code float(int32 accumulator) * s_x * s_w[c]}). Any other node whose output stays float
+     * (every node of a version-1 parameter file) keeps its float bias, as no integer kernel can run it.
      */
     void quantizeBiases() throws QuantBridgeException {
         for (Map.Entry<Integer, Float> e : activationScaleOf.entrySet()) {
@@ -178,7 +178,7 @@ final class QdqRewrite {
             NodeProto.Builder node = nodes.get(idx);
             String op = node.getOpType();
             if (!(op.equals("Conv") || op.equals("Gemm")) || node.getInputCount() < 3 || node.getInput(2).isEmpty()
-                    || !(outputQuantized(node) || (op.equals("Gemm") && floatOutputNodes.contains(idx)))) {
+                    || !(outputQuantized(node) || int32BiasNodes.contains(idx))) {
                 continue;
             }
             TensorProto b = initializers.get(node.getInput(2));

@@ -129,7 +129,7 @@ public final class TfOnnxLayers {
         ActivationParams activation = new ActivationParams(node.getInput(0), a.dtype(), a.bits(), a.symmetric(),
                 a.scale(), a.zeroPoint(), a.min(), a.max());
         return new LayerParams(layer.name(), layer.opType(), layer.quantStrategy(), node.getName(), List.of(), weight,
-                activation, layer.floatOutputKernel());
+                activation, layer.int32Bias());
     }
 
     /**

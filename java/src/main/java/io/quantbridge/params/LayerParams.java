@@ -15,12 +15,13 @@ import java.util.Objects;
  *     once), the first being {@code node}; empty when the file lists only {@code node}
  * @param weight weight parameters, null for float layers
  * @param activation activation parameters (applied to the data input of every node), null for float layers
- * @param floatOutputKernel the layer runs as an integer kernel with a float output (the shim's last
- *     Linear: ONNX Runtime's {@code QGemm} writing float, which needs the bias as int32 with scale
- *     {@code s_x * s_w[c]}); the shim decides it, as it computes the same arithmetic
+ * @param int32Bias the fake-quant model computes the layer with its bias rounded to int32 with scale
+ *     {@code s_x * s_w[c]} (an integer kernel: requantized output, or ONNX Runtime's {@code QGemm}
+ *     writing float for the last Linear), so the QDQ file gives it that bias; the shim, which
+ *     computes that arithmetic, decides it
  */
 public record LayerParams(String name, String opType, String quantStrategy, String node, List<String> nodes,
-                          WeightParams weight, ActivationParams activation, boolean floatOutputKernel) {
+                          WeightParams weight, ActivationParams activation, boolean int32Bias) {
     /**
      * Checks presence of name, op type and strategy, and that {@code node} is the first of {@code nodes}.
      *
@@ -41,7 +42,7 @@ public record LayerParams(String name, String opType, String quantStrategy, Stri
         }
     }
 
-    /** A layer that is not a float-output kernel. */
+    /** A layer without the int32-bias mark. */
     public LayerParams(String name, String opType, String quantStrategy, String node, List<String> nodes,
                        WeightParams weight, ActivationParams activation) {
         this(name, opType, quantStrategy, node, nodes, weight, activation, false);

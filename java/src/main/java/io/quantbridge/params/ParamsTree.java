@@ -106,7 +106,7 @@ final class ParamsTree {
                     text(l, "quant_strategy", at, source, false), node, nodes,
                     weight(l.get("weight"), at + ".weight", source),
                     activation(l.get("activation"), at + ".activation", source),
-                    optBool(l, "float_output_kernel", false, at, source)));
+                    optBool(l, "int32_bias", false, at, source)));
         }
         return out;
     }
@@ -365,8 +365,8 @@ final class ParamsTree {
                 ao.put("min", a.min());
                 ao.put("max", a.max());
             }
-            if (l.floatOutputKernel()) {
-                o.put("float_output_kernel", true);
+            if (l.int32Bias()) {
+                o.put("int32_bias", true);
             }
         }
         ArrayNode pts = root.putArray("points");

@@ -81,21 +81,29 @@ class IntegerKernelsTest {
     }
 
     @Test
-    void onlyTheLayerTheFileMarksGetsTheFloatOutputKernel() throws Exception {
-        List<LayerParams> marked = params.layers().stream().filter(LayerParams::floatOutputKernel).toList();
-        assertEquals(List.of("fc2/MatMul"), marked.stream().map(LayerParams::name).toList(), "layers marked float_output_kernel");
-        // the same file without the mark (an older version-2 file, a TensorFlow file): the last
-        // Gemm keeps its float bias, as the fake-quant model that wrote it computed it in float
+    void int32BiasesFollowTheFileMarks() throws Exception {
+        List<String> marked = params.layers().stream().filter(LayerParams::int32Bias).map(LayerParams::name).toList();
+        assertEquals(10, marked.size(), "layers marked int32_bias (the 8 convs, fc1, fc2): " + marked);
+        assertTrue(marked.contains("fc2/MatMul"), marked.toString());
+        // the same file without the marks (an older version-2 file): int32 biases only where the
+        // output is a point, so the last Gemm (the model output) keeps its float bias and runs in
+        // float, and so does fc1, whose point merged into the input quantizer of fc2, the layer that
+        // alone reads the functional ReLU after it (the export leaves such a point out)
         List<LayerParams> unmarked = params.layers().stream()
                 .map(l -> new LayerParams(l.name(), l.opType(), l.quantStrategy(), l.node(), l.nodes(), l.weight(),
                         l.activation()))
                 .toList();
-        QuantParams plain = new QuantParams(params.framework(), params.model(), unmarked, params.points());
-        Map<String, Integer> c = OrtOptimized.opCounts(OrtOptimized.optimize(
-                QdqBuilder.build(Fixtures.path("onnx/residual_cnn.onnx"), plain)));
-        assertEquals(1, c.getOrDefault("QGemm", 0), "QGemm (the hidden Linear only) in " + c);
-        assertEquals(1, c.getOrDefault("Gemm", 0) + c.getOrDefault("FusedGemm", 0), "the last Gemm in float in " + c);
-        // and the mark survives a write and a read of the file
+        ModelProto plain = QdqBuilder.build(Fixtures.path("onnx/residual_cnn.onnx"),
+                new QuantParams(params.framework(), params.model(), unmarked, params.points()));
+        long int32 = plain.getGraph().getInitializerList().stream()
+                .filter(t -> t.getDataType() == TensorProto.DataType.INT32_VALUE && t.getName().endsWith("_quantized"))
+                .count();
+        assertEquals(8, int32, "int32 biases without the marks");
+        Map<String, Integer> c = OrtOptimized.opCounts(OrtOptimized.optimize(plain));
+        assertEquals(0, c.getOrDefault("QGemm", 0), "QGemm in " + c);
+        assertEquals(2, c.getOrDefault("Gemm", 0) + c.getOrDefault("FusedGemm", 0), "fc1 and fc2 in float in " + c);
+        assertEquals(8, c.getOrDefault("QLinearConv", 0), "QLinearConv in " + c);
+        // and the marks survive a write and a read of the file
         assertEquals(params, ParamFile.parse(ParamFile.toJson(params), "round trip"));
     }
 

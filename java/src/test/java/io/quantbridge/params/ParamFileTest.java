@@ -169,8 +169,8 @@ class ParamFileTest {
         assertTrue(assertThrows(QuantBridgeException.class, () -> ParamFile.read(dir.resolve("none.json")))
                 .getMessage().contains("does not exist"));
         Path mark = Files.writeString(dir.resolve("mark.json"),
-                text.replaceFirst("\"name\": \"conv1\",", "\"name\": \"conv1\", \"float_output_kernel\": \"yes\","));
-        assertEquals(mark + ": layers[0] ('conv1').float_output_kernel is 'yes' (str); expected true or false",
+                text.replaceFirst("\"name\": \"conv1\",", "\"name\": \"conv1\", \"int32_bias\": \"yes\","));
+        assertEquals(mark + ": layers[0] ('conv1').int32_bias is 'yes' (str); expected true or false",
                 assertThrows(QuantBridgeException.class, () -> ParamFile.read(mark)).getMessage());
     }
 
