@@ -127,9 +127,10 @@ class Group:
     None for the last Linear, whose output is the model's: a float-output ``QGemm``).
     In eval mode the layer computes the group the way the deployed integer kernel does
     (:mod:`quantbridge.torch._integer`). ``direct``: for a point placed before a functional ReLU
-    whose output only a quantized layer reads, that layer's path: ONNX Runtime drops the ReLU and
-    merges the two quantize/dequantize pairs, so the kernel requantizes straight to that layer's
-    input parameters (when their zero point is 0), and so does the group."""
+    whose output only a quantized layer reads (nothing but Dropout/Identity between them), that
+    layer's path: with its zero point at 0 the ReLU is redundant, the tensor is quantized once with
+    that layer's input parameters, and the group requantizes straight to them (:func:`merges`; the
+    export leaves the point out, :func:`merged_points`)."""
 
     __slots__ = ("layer", "bn", "act", "point", "direct")
 
