@@ -7,7 +7,8 @@ inputs only; the points here are derived from the model's data flow, never asked
 
 * the output of every ``Quant_INT8-8`` conv/linear *group*: the layer, then a BatchNorm that
   reads only it (folded at export), then ReLU / ReLU6 (``nn`` modules or ``F.relu``,
-  ``torch.relu``, ``F.relu6``), which the range absorbs (a range from 0 has its zero point at
+  ``torch.relu``, ``F.relu6``, or a clip from 0 to 6 or to no bound: ``nn.Hardtanh(0, 6)``,
+  ``F.hardtanh``, ``torch.clamp``, ``Tensor.clamp``), which the range absorbs (a range from 0 has its zero point at
   the bottom, so ONNX Runtime drops the ReLU). A functional ReLU whose output no module returns
   cannot be hooked: the point then sits before it and the ReLU runs on dequantized values;
 * both inputs and the (ReLU-absorbed) output of a tensor ``+`` whose two inputs are points;
@@ -164,13 +165,32 @@ class _Tracer(torch.fx.Tracer):
         return out
 
 
-def _is_act(node, modules):
+def _clip_bounds(node, modules):
+    """``(low, high)`` of a clipping op (``nn.Hardtanh`` and its subclass ``nn.ReLU6``,
+    ``F.hardtanh``, ``torch.clamp`` / ``Tensor.clamp``; ``high`` None when unbounded), else None."""
     if node.op == "call_module":
-        return isinstance(modules.get(node.target), _ACT_MODULES)
+        m = modules.get(node.target)
+        return (float(m.min_val), float(m.max_val)) if isinstance(m, nn.Hardtanh) else None
+    if (node.op == "call_function" and node.target is F.hardtanh) or \
+            ((node.op, node.target) in (("call_function", torch.clamp), ("call_method", "clamp"))):
+        keys = ("min_val", "max_val") if node.target is F.hardtanh else ("min", "max")
+        defaults = (-1.0, 1.0) if node.target is F.hardtanh else (None, None)
+        bounds = [node.args[i + 1] if len(node.args) > i + 1 else node.kwargs.get(k, d)
+                  for i, (k, d) in enumerate(zip(keys, defaults))]
+        if any(b is not None and not isinstance(b, (int, float)) for b in bounds):
+            return None
+        return tuple(None if b is None else float(b) for b in bounds)
+    return None
+
+
+def _is_act(node, modules):
+    """ReLU or ReLU6 in any spelling: modules, functions, or a clip from 0 to 6 or to no bound
+    (``nn.Hardtanh(0, 6)``, ``F.hardtanh(x, 0, 6)``, ``torch.clamp(x, 0, 6)``, ``x.clamp(min=0)``)."""
+    if node.op == "call_module" and isinstance(modules.get(node.target), _ACT_MODULES):
+        return True
     if node.op == "call_function" and node.target in _ACT_FUNCS:
         return True
-    return node.op == "call_function" and node.target is F.hardtanh and \
-        tuple(node.args[1:3]) == (0.0, 6.0)
+    return _clip_bounds(node, modules) in ((0.0, 6.0), (0.0, None))
 
 
 def _is_transparent(node, modules):
@@ -243,9 +263,9 @@ def derive(model, quantized):
 
 
 def _act_kind(node, modules):
-    if node.op == "call_module":
-        return "relu6" if isinstance(modules.get(node.target), nn.ReLU6) else "relu"
-    return "relu6" if node.target in (F.relu6, F.hardtanh) else "relu"
+    if node.op == "call_function" and node.target is F.relu6:
+        return "relu6"
+    return "relu6" if (_clip_bounds(node, modules) or (None, None))[1] == 6.0 else "relu"
 
 
 def _foldable(layer_node, bn_node, modules, calls, read):
