@@ -164,11 +164,27 @@ def _forward(listener, event):
         raise Cancelled(str(stop))
 
 
+def _message(exc):
+    """``str(exc)``, except for a TensorFlow op error (``tf.errors.OpError``: a ``node_def`` and an
+    ``error_code``), whose text carries the stack of the op's creation twice: there, the node and
+    what TensorFlow said about it, on one line (the stacks stay in the traceback)."""
+    text = str(exc)
+    node = getattr(exc, "node_def", None)
+    if node is None or not hasattr(exc, "error_code") or not getattr(node, "name", ""):
+        return text
+    body = text.split("\n\nOriginal stack trace for", 1)[0].splitlines()
+    marks = [i for i, line in enumerate(body) if line.startswith("Node: '")]
+    said = body[marks[-1] + 1:] if marks else body
+    said = [line.strip() for line in said if line.strip() and not line.lstrip().startswith("[[")
+            and not line.startswith((" ", "\t")) and line.strip() != "Graph execution error:"]
+    return f"node {node.name!r} ({node.op}): {' '.join(said) or text.splitlines()[0]}"
+
+
 def _record(exc, formatted):
     global _last_error
     cls = type(exc)
     _last_error = {"type": f"{cls.__module__}.{cls.__qualname__}".replace("builtins.", ""),
-                   "message": str(exc), "traceback": formatted}
+                   "message": _message(exc), "traceback": formatted}
 
 
 def call(target, args=None, kwargs=None, listener=None):

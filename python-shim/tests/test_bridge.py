@@ -88,3 +88,22 @@ def test_listener_answer_stops_the_call_through_except_exception():
     del _bridge._objects[-2]
     assert steps == [0, 1, 2], "the loop ended at the event that was answered with a stop"
     assert _bridge.last_error()["type"] == "quantbridge.errors.Cancelled"
+
+
+def test_a_tensorflow_op_error_is_one_line_naming_the_node():
+    # TensorFlow's text of a failed op repeats the stack where the op was made (dozens of lines);
+    # the CLI prints the recorded message as its one error line
+    tf = pytest.importorskip("tensorflow")
+
+    def run():       # TensorFlow's CPU kernels have no NCHW convolution
+        with tf.Graph().as_default(), tf.compat.v1.Session() as sess:
+            x = tf.compat.v1.placeholder(tf.float32, [None, 1, 4, 4])
+            y = tf.nn.conv2d(x, tf.ones([3, 3, 1, 2]), [1, 1, 1, 1], "SAME", data_format="NCHW", name="nchw")
+            sess.run(y, {x: np.zeros([1, 1, 4, 4], np.float32)})
+
+    with pytest.raises(tf.errors.OpError):
+        _bridge._guarded(run, [], {}, None)
+    err = _bridge.last_error()
+    assert "\n" not in err["message"], err["message"]
+    assert err["message"].startswith("node 'nchw' (Conv2D): ") and "NHWC" in err["message"], err["message"]
+    assert "Traceback" in err["traceback"]
