@@ -443,3 +443,31 @@ def test_a_clip_from_zero_is_a_relu(clip, act, merged):
     group = q.conv1.__dict__.get(_points.GROUP_ATTR)
     assert group is not None and group[1] == act, group
     assert (group[3] is q.conv2.activation_quant) == merged, group
+
+
+class Tokens(nn.Module):
+    """conv + BN + ReLU, then a Linear on 3-D input (exported as MatMul + Add), then the last Linear."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 4, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(4)
+        self.proj = nn.Linear(4, 6)
+        self.fc = nn.Linear(6 * 64, 3)
+
+    def forward(self, x):
+        h = torch.relu(self.bn(self.conv(x))).flatten(2).transpose(1, 2)
+        return self.fc(torch.relu(self.proj(h)).flatten(1))
+
+
+def test_a_linear_on_3d_input_is_not_marked_int32_bias(workdir):
+    # the fake-quant model computes it in float (no integer kernel takes its bias), and the QDQ
+    # builder keeps its float Add: the parameter file said "int32_bias": true all the same
+    cfg, q, float_state = _calibrated(Tokens)
+    torch.save(q.state_dict(), "q.pth")
+    model = Tokens().eval()
+    model.load_state_dict(float_state)
+    generate_final_model(model, cfg, "q.pth", "./", "tokens")
+    with open("tokens_quant_param.json", encoding="utf-8") as fh:
+        marks = {layer["name"]: layer.get("int32_bias", False) for layer in json.load(fh)["layers"]}
+    assert marks == {"conv/Conv2D": True, "proj/MatMul": False, "fc/MatMul": True}, marks

@@ -404,7 +404,9 @@ def _layer_entries(model_proto, float_model, layers, folded, calls, int32_bias=(
 
     A layer whose module path is in ``int32_bias`` (computed in eval mode with its bias rounded to
     int32, :func:`quantbridge.torch._points.int32_bias_layers`) is marked ``"int32_bias": true``:
-    the QDQ builder then writes that bias, so ONNX Runtime runs the same integer kernel.
+    the QDQ builder then writes that bias, so ONNX Runtime runs the same integer kernel. Only a
+    node with a bias input can carry it (Conv, Gemm): a Linear on an input of more than 2
+    dimensions exports as MatMul + Add, and the fake-quant model computes it in float.
 
     ``calls`` are the layers' module paths in the order the export called them; a layer called
     more than once (a shared module) has one node per call, all listed in ``nodes`` (``node`` is
@@ -452,8 +454,9 @@ def _layer_entries(model_proto, float_model, layers, folded, calls, int32_bias=(
                                                      copies=[(t, a, sc) for t, (a, sc) in copies])
             entry["activation"] = paramfile.activation_entry(nodes[0].input[0], act["scale"], act["zero_point"],
                                                              act["min"], act["max"], bits=act["bits"])
-            if path in int32_bias:
-                entry["int32_bias"] = True
+            if path in int32_bias and all(n.op_type in ("Conv", "Gemm") and len(n.input) > 2 and n.input[2]
+                                          for n in nodes):
+                entry["int32_bias"] = True     # not a MatMul (+ Add): a Linear on 3-D input runs in float
         entries.append(entry)
     return entries
 
