@@ -63,6 +63,23 @@ def _quiet_tf2onnx():
         logger.handlers = saved[2]
 
 
+@contextlib.contextmanager
+def _batchnorm_kept():
+    """tf2onnx's BackToBackOptimizer folds a BatchNormalization into the Conv before it, into a new
+    weight initializer off the int8 grid, so the quantized layer's weight is no longer found (a
+    BatchNorm the export's fold leaves in the graph, e.g. after a dilated convolution, whose
+    BatchToSpaceND sits between the two in TensorFlow). The float ONNX keeps it as its own node:
+    the same numbers as the .pb, and ONNX Runtime fuses it into a float conv when it loads the model."""
+    from tf2onnx.optimizer import back_to_back_optimizer as b2b
+    key = ("Conv", "BatchNormalization")
+    handler = b2b._func_map.pop(key, None)  # noqa: SLF001 - tf2onnx 1.14 (pinned) has no switch for it
+    try:
+        yield
+    finally:
+        if handler is not None:
+            b2b._func_map[key] = handler  # noqa: SLF001
+
+
 def _placeholders(gd):
     return [node.name for node in gd.node if node.op == "Placeholder"]
 
@@ -268,7 +285,7 @@ def to_onnx(gd, outputs, weights=None, what="the float graph"):
     # tf2onnx numbers the nodes it makes with a process-wide counter: start it afresh, so the same
     # graph gives the same bytes whatever was converted before in this process
     tf2onnx.utils.INTERNAL_NAME = 1
-    with _quiet_tf2onnx() as log:
+    with _quiet_tf2onnx() as log, _batchnorm_kept():
         try:
             model, _ = tf2onnx.convert.from_graph_def(gd, input_names=[f"{n}:0" for n in inputs],
                                                       output_names=[f"{n}:0" for n in outputs], opset=OPSET,
