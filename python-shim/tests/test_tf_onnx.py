@@ -144,6 +144,17 @@ def test_an_op_tf2onnx_cannot_convert_is_one_model_error_and_nothing_is_written(
     assert sorted(os.listdir(flow["work"])) == before
 
 
+def _dilated_bn():
+    """x [None,8,8,1] -> dilated conv 3x3 (4) -> fused BatchNorm -> relu -> dense (3)."""
+    x = tf.compat.v1.placeholder(tf.float32, [None, 8, 8, 1], name="x")
+    h = tf.nn.conv2d(x, tf_var("k", [3, 3, 1, 4], 1), 1, "SAME", dilations=2, name="conv")
+    h, _, _ = tf.compat.v1.nn.fused_batch_norm(h, tf_var("g", [4], 2) + 1.0, tf_var("be", [4], 3),
+                                               mean=tf_var("m", [4], 4), variance=tf.abs(tf_var("v", [4], 5)) + 0.5,
+                                               is_training=False, name="bn")
+    h = tf.reshape(tf.nn.relu(h), [-1, 8 * 8 * 4])
+    return x, tf.identity(tf.matmul(h, tf_var("w", [8 * 8 * 4, 3], 6), name="fc"), name="out")
+
+
 def test_a_batchnorm_after_a_dilated_conv_stays_its_own_node_and_the_weight_keeps_its_name(qtf, tmp_path):
     """TensorFlow builds a dilated conv as SpaceToBatchND -> Conv2D -> BatchToSpaceND, so the
     export's fold leaves the BatchNorm after it in the .pb; tf2onnx used to fold that BatchNorm into
@@ -152,13 +163,7 @@ def test_a_batchnorm_after_a_dilated_conv_stays_its_own_node_and_the_weight_keep
     rng = np.random.RandomState(0)
     graph = tf.Graph()
     with graph.as_default(), tf.compat.v1.Session(graph=graph) as sess:
-        x = tf.compat.v1.placeholder(tf.float32, [None, 8, 8, 1], name="x")
-        h = tf.nn.conv2d(x, tf_var("k", [3, 3, 1, 4], 1), 1, "SAME", dilations=2, name="conv")
-        h, _, _ = tf.compat.v1.nn.fused_batch_norm(h, tf_var("g", [4], 2) + 1.0, tf_var("be", [4], 3),
-                                                   mean=tf_var("m", [4], 4), variance=tf.abs(tf_var("v", [4], 5)) + 0.5,
-                                                   is_training=False, name="bn")
-        h = tf.reshape(tf.nn.relu(h), [-1, 8 * 8 * 4])
-        out = tf.identity(tf.matmul(h, tf_var("w", [8 * 8 * 4, 3], 6), name="fc"), name="out")
+        x, out = _dilated_bn()
         qf, it = tf.compat.v1.placeholder(tf.int32, []), tf.compat.v1.placeholder(tf.bool, [])
         cfg = qtf.build_config(sess)
         for entry in cfg["layer_strategy"].values():
@@ -173,13 +178,7 @@ def test_a_batchnorm_after_a_dilated_conv_stays_its_own_node_and_the_weight_keep
         tf.compat.v1.train.Saver().save(sess, str(tmp_path / "q.ckpt"))
     graph = tf.Graph()
     with cwd(tmp_path), graph.as_default(), tf.compat.v1.Session(graph=graph) as sess:
-        x = tf.compat.v1.placeholder(tf.float32, [None, 8, 8, 1], name="x")
-        h = tf.nn.conv2d(x, tf_var("k", [3, 3, 1, 4], 1), 1, "SAME", dilations=2, name="conv")
-        h, _, _ = tf.compat.v1.nn.fused_batch_norm(h, tf_var("g", [4], 2) + 1.0, tf_var("be", [4], 3),
-                                                   mean=tf_var("m", [4], 4), variance=tf.abs(tf_var("v", [4], 5)) + 0.5,
-                                                   is_training=False, name="bn")
-        h = tf.reshape(tf.nn.relu(h), [-1, 8 * 8 * 4])
-        tf.identity(tf.matmul(h, tf_var("w", [8 * 8 * 4, 3], 6), name="fc"), name="out")
+        _dilated_bn()
         result = qtf.generate_final_model(sess, cfg, ["out"], "q.ckpt", ".", name="d", onnx=True)
     model = _load(tmp_path / "d.onnx")
     readers = {n.input[1]: n.op_type for n in model.graph.node if n.op_type in ("Conv", "MatMul", "Gemm")}

@@ -141,8 +141,8 @@ def _qdq(model, params):
     same rules): at every node of a quantized layer (``nodes``, or ``node``), Q/DQ of the layer's
     activation parameters on the node's data input and of the weight entry (or of its copy for
     the initializer the node reads) on its weight input; Q/DQ of every derived point on its tensor
-    (all readers); an int32 bias (scale ``s_x * s_w[c]`` in float32) for a quantized Conv/Gemm whose
-    output, directly or through a Relu/Clip, is a point."""
+    (all readers); an int32 bias (scale ``s_x * s_w[c]`` in float32) for a quantized Conv/Gemm of a
+    layer marked ``int32_bias`` or whose output, directly or through a Relu/Clip, is a point."""
     extra_inits, before = [], {}
     points = {p["tensor"]: p for p in params.get("points", [])}
     inits = {t.name: t for t in model.graph.initializer}
@@ -160,7 +160,7 @@ def _qdq(model, params):
             out = node.output[0]
             quantized_out = out in points or any(
                 n.op_type in ("Relu", "Clip") and n.output[0] in points for n in by_output.get(out, []))
-            if node.op_type not in ("Conv", "Gemm") or len(node.input) < 3 or not quantized_out:
+            if node.op_type not in ("Conv", "Gemm") or len(node.input) < 3 or not (quantized_out or layer.get("int32_bias")):
                 continue
             bias = numpy_helper.to_array(inits[node.input[2]]).astype(np.float32)
             ws = np.asarray(weights.get(node.input[1], w)["scale"], np.float32)

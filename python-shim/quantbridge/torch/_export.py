@@ -140,15 +140,6 @@ def _fold(conv, bn):
     return c
 
 
-def _attr(model, target):
-    obj = model
-    for part in target.split("."):
-        obj = getattr(obj, part, None)
-        if obj is None:
-            return None
-    return obj
-
-
 def fold_batchnorm(model):
     """Fold every BatchNorm that directly follows a conv whose output feeds only it.
 
@@ -166,7 +157,8 @@ def fold_batchnorm(model):
     modules = dict(model.named_modules())
     calls = collections.Counter(n.target for n in graph.nodes if n.op == "call_module")
     # tensors read directly by the forward pass (under any name, tied parameters included)
-    read = {id(t) for t in (_attr(model, n.target) for n in graph.nodes if n.op == "get_attr") if torch.is_tensor(t)}
+    read = {id(t) for t in (_points.attr(model, n.target) for n in graph.nodes if n.op == "get_attr")
+            if torch.is_tensor(t)}
     folded = {}
     for node in graph.nodes:
         bn = modules.get(node.target) if node.op == "call_module" else None

@@ -67,7 +67,7 @@ from quantbridge.torch import _layers, _pools
 from quantbridge.torch._modules import ActivationFakeQuantize
 
 __all__ = ["CONTAINER", "Point", "Group", "derive", "plan", "attach", "add_markers", "strip_markers", "points_of",
-           "int32_bias_layers", "merged_points"]
+           "int32_bias_layers", "merged_points", "attr"]
 
 CONTAINER = "quantbridge_points"
 MARK_DOMAIN = "quantbridge"
@@ -292,7 +292,7 @@ def plan(model, quantized):
     order = {n: i for i, n in enumerate(nodes)}
     marked = {}            # node whose value is a point (canonical or mirror) -> its source layers
     calls = collections.Counter(n.target for n in nodes if n.op == "call_module")
-    read = {id(t) for t in (_attr(model, n.target) for n in nodes if n.op == "get_attr") if torch.is_tensor(t)}
+    read = {id(t) for t in (attr(model, n.target) for n in nodes if n.op == "get_attr") if torch.is_tensor(t)}
 
     def mark(node, sources):
         """Mark ``node``'s value (and its transparent chain); return the node marked, or None."""
@@ -454,7 +454,8 @@ def _walk_back(end, start):
     return out
 
 
-def _attr(model, target):
+def attr(model, target):
+    """The attribute at the dotted path ``target`` of ``model`` (an fx ``get_attr`` target), or None."""
     obj = model
     for part in target.split("."):
         obj = getattr(obj, part, None)
