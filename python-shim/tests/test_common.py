@@ -211,6 +211,8 @@ def test_temporary_names_carry_the_owner(tmp_path):
      "input_shape 5 is malformed; expected 'name:d1,d2,...' with inputs separated by ';'"),
     (lambda c: c.update(quantbridge={"reduce_range": 0.5, "calibration": {"method": "kl"}}),
      "'quantbridge.reduce_range' is 0.5; expected true or false"),
+    (lambda c: c.update(quantbridge={"onnx_weight_type": "int4"}),
+     "'quantbridge.onnx_weight_type' is 'int4'; expected one of ['uint8', 'int8']"),
     (lambda c: c["layer_strategy"].update({"extra/Conv2D": {"op_type": "Conv2D", "quant_strategy": "float"}})
      or c.update(quantbridge={"calibration": {"bins": 3}}),
      "'quantbridge.calibration.bins' is 3; expected an integer >= 16"),

@@ -94,17 +94,19 @@ def _ort(model):
 
 def _kernel_model(op, x_shape, w, w_scale, bias, act_in, act_out, group=1, axis=0):
     """One ONNX Runtime integer kernel (``QLinearConv`` or ``QGemm``) on uint8 codes, built from the
-    numbers directly: weight codes int8 per channel, bias int32 ``round(b / f32(s_x * s_w))``."""
+    numbers directly: weight codes int8 per channel stored as uint8 with zero point 128 (the default
+    ``onnx_weight_type``: u8*u8 kernels, which cannot saturate on a CPU without VNNI), bias int32
+    ``round(b / f32(s_x * s_w))``."""
     from onnx import TensorProto, helper, numpy_helper
     s_x, zp_x = act_in
     s_y, zp_y = act_out
     s_w = np.asarray(w_scale, np.float32)
     shape = [1] * w.ndim
     shape[axis] = -1
-    codes = np.clip(np.rint(w / s_w.reshape(shape)), -127, 127).astype(np.int8)
+    codes = (np.clip(np.rint(w / s_w.reshape(shape)), -127, 127) + 128).astype(np.uint8)
     inits = [numpy_helper.from_array(np.float32(s_x), "sx"), numpy_helper.from_array(np.uint8(zp_x), "zx"),
              numpy_helper.from_array(codes, "w"), numpy_helper.from_array(s_w, "sw"),
-             numpy_helper.from_array(np.zeros(s_w.size, np.int8), "zw"),
+             numpy_helper.from_array(np.full(s_w.size, 128, np.uint8), "zw"),
              numpy_helper.from_array(np.float32(s_y), "sy"), numpy_helper.from_array(np.uint8(zp_y), "zy")]
     inputs = ["x", "sx", "zx", "w", "sw", "zw", "sy", "zy"]
     if bias is not None:

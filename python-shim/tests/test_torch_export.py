@@ -142,7 +142,9 @@ def _qdq(model, params):
     activation parameters on the node's data input and of the weight entry (or of its copy for
     the initializer the node reads) on its weight input; Q/DQ of every derived point on its tensor
     (all readers); an int32 bias (scale ``s_x * s_w[c]`` in float32) for a quantized Conv/Gemm of a
-    layer marked ``int32_bias`` or whose output, directly or through a Relu/Clip, is a point."""
+    layer marked ``int32_bias`` or whose output, directly or through a Relu/Clip, is a point. Weights
+    are uint8 codes with zero point 128, the default ``onnx_weight_type`` (ONNX Runtime's u8*u8
+    kernels, which cannot saturate on a CPU without VNNI)."""
     extra_inits, before = [], {}
     points = {p["tensor"]: p for p in params.get("points", [])}
     inits = {t.name: t for t in model.graph.initializer}
@@ -183,7 +185,7 @@ def _qdq(model, params):
             extra_inits += [numpy_helper.from_array(np.array(a["scale"], np.float32), p + "_as"),
                             numpy_helper.from_array(np.array(a["zero_point"], np.uint8), p + "_az"),
                             numpy_helper.from_array(np.array(wp["scale"], np.float32), p + "_ws"),
-                            numpy_helper.from_array(np.zeros(len(wp["scale"]), np.int8), p + "_wz")]
+                            numpy_helper.from_array(np.full(len(wp["scale"]), 128, np.uint8), p + "_wz")]
             axis = wp["axis"]
             before[p] = [helper.make_node("QuantizeLinear", [node.input[0], p + "_as", p + "_az"], [p + "_aq"]),
                          helper.make_node("DequantizeLinear", [p + "_aq", p + "_as", p + "_az"], [p + "_ad"]),

@@ -8,7 +8,8 @@ Layout (seed)::
       "layer_strategy": {"<layer>": {"op_type": "<op type>", "quant_strategy": "float"}},
       "quantbridge": {"calibration": {"method": "minmax"},       # optional extra section
                       "integer_kernels": true,                   # derived points for ORT integer kernels
-                      "reduce_range": false}                     # 7-bit activations (u8*s8 saturation)
+                      "reduce_range": false,                     # 7-bit activations (u8*s8 saturation)
+                      "onnx_weight_type": "uint8"}               # INT8 ONNX weights: "uint8" or "int8" (Java export)
     }
 
 Keys starting with ``//`` are comments and are ignored wherever they appear. The structural

@@ -33,6 +33,8 @@ final class ConfigRules {
     static final String CALIBRATION = "calibration";
     /** {@code quantbridge.integer_kernels}: derived quantization points (applied by the shim). */
     static final String INTEGER_KERNELS = "integer_kernels";
+    static final String ONNX_WEIGHT_TYPE = "onnx_weight_type";
+    static final String REDUCE_RANGE = "reduce_range";
     static final String OP_TYPE = "op_type";
     static final String QUANT_STRATEGY = "quant_strategy";
     private static final Pattern PLACEHOLDER = Pattern.compile("\\{(\\w+)\\}");

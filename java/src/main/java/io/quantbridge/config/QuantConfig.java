@@ -354,6 +354,50 @@ public final class QuantConfig {
     }
 
     /**
+     * Switches {@code quantbridge.reduce_range} (PyTorch): 7-bit activations, the calibrated range
+     * mapped to 0..127, so that ONNX Runtime's u8*s8 kernels cannot saturate on CPUs without VNNI.
+     */
+    public void setReduceRange(boolean on) {
+        validated = false;
+        JsonNode extra = root.get(ConfigRules.EXTRA_KEY);
+        ObjectNode ex = extra instanceof ObjectNode o ? o : root.putObject(ConfigRules.EXTRA_KEY);
+        ex.put(ConfigRules.REDUCE_RANGE, on);
+    }
+
+    /**
+     * {@code quantbridge.onnx_weight_type}: how the INT8 ONNX stores its int8 weight codes.
+     * {@code "uint8"} (the default): the int8 codes plus 128 with zero point 128, which ONNX Runtime
+     * runs with its u8*u8 kernels: the fake-quant model's numbers on every CPU. {@code "int8"}: the
+     * signed codes, run with its u8*s8 kernels: faster, and the same numbers on CPUs with VNNI, but
+     * on x86 CPUs without it those kernels sum products in pairs into 16 bits ({@code VPMADDUBSW})
+     * and saturate there (see {@link io.quantbridge.onnx.WeightType}).
+     *
+     * @throws ConfigException if the value is neither
+     */
+    public String onnxWeightType() throws ConfigException {
+        ConfigRules.checkMember(root, "validate", ConfigRules.EXTRA_KEY);
+        JsonNode extra = root.get(ConfigRules.EXTRA_KEY);
+        JsonNode given = extra == null || ConfigRules.isFalsy(extra) ? null : extra.get(ConfigRules.ONNX_WEIGHT_TYPE);
+        return given == null ? defaultOnnxWeightType() : given.textValue();
+    }
+
+    /** The default of {@code quantbridge.onnx_weight_type} ({@code config_rules.json}). */
+    public static String defaultOnnxWeightType() {
+        return ConfigRules.node("validate", ConfigRules.EXTRA_KEY, ConfigRules.ONNX_WEIGHT_TYPE).get("default").textValue();
+    }
+
+    /**
+     * Sets {@code quantbridge.onnx_weight_type} ({@code "int8"} or {@code "uint8"}; see
+     * {@link #onnxWeightType()}); the value is checked by {@link #validate()}.
+     */
+    public void setOnnxWeightType(String type) {
+        validated = false;
+        JsonNode extra = root.get(ConfigRules.EXTRA_KEY);
+        ObjectNode ex = extra instanceof ObjectNode o ? o : root.putObject(ConfigRules.EXTRA_KEY);
+        ex.put(ConfigRules.ONNX_WEIGHT_TYPE, Objects.requireNonNull(type, "type"));
+    }
+
+    /**
      * Switches {@code quantbridge.integer_kernels}: the derived quantization points (layer outputs
      * with ReLU absorbed, residual adds) that let ONNX Runtime run the INT8 ONNX in integer kernels.
      * On by default (a config without the key); {@code false} keeps input-only quantization, with

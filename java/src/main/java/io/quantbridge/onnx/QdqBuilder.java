@@ -30,8 +30,9 @@ import java.util.Set;
  * each): the node's activation input goes through {@code QuantizeLinear -> DequantizeLinear}
  * (uint8, per tensor; one pair shared by all quantized nodes reading the same tensor with the
  * same parameters), and the float weight initializer it reads is replaced by an int8
- * initializer ({@code clamp(rint(w / scale_c), -127, 127)}), per-channel scales (those of the
- * layer's weight entry, or of the entry's copy for that initializer) and zero zero-points, shared
+ * initializer ({@code clamp(rint(w / scale_c), -127, 127)}; with {@link WeightType#UINT8} the
+ * same codes plus 128 as uint8), per-channel scales (those of the layer's weight entry, or of the
+ * entry's copy for that initializer) and zero-points (0; 128 for uint8), shared
  * by all nodes reading that initializer, and a {@code DequantizeLinear(axis)} per node (ONNX
  * Runtime 1.15's CPU Conv computes wrongly when one per-axis DequantizeLinear feeds two Convs). Biases
  * stay float. The float weight is kept only if another node still reads it. The input model is
@@ -62,6 +63,13 @@ public final class QdqBuilder {
      *     {@link #build(ModelProto, QuantParams)} fails
      */
     public static ModelProto build(Path floatOnnx, QuantParams params) throws QuantBridgeException {
+        return build(floatOnnx, params, WeightType.DEFAULT);
+    }
+
+    /**
+     * {@link #build(Path, QuantParams)} with the weights stored as {@code weightType}.
+     */
+    public static ModelProto build(Path floatOnnx, QuantParams params, WeightType weightType) throws QuantBridgeException {
         Objects.requireNonNull(params, "params");
         if (params.model() != null && !params.model().sha256().isEmpty()) {
             String sha = OnnxModels.sha256(floatOnnx);
@@ -71,7 +79,7 @@ public final class QdqBuilder {
                         + "; expected the float model exported together with the parameter file");
             }
         }
-        return build(OnnxModels.load(floatOnnx), params);
+        return build(OnnxModels.load(floatOnnx), params, weightType);
     }
 
     /**
@@ -85,7 +93,19 @@ public final class QdqBuilder {
      *     is out of range (the message names the layer, tensor and shapes)
      */
     public static ModelProto build(ModelProto floatModel, QuantParams params) throws QuantBridgeException {
+        return build(floatModel, params, WeightType.DEFAULT);
+    }
+
+    /**
+     * Builds the QDQ model with the weights stored as {@code weightType} (signed int8 codes, or
+     * the same codes plus 128 as uint8 with zero point 128; see {@link WeightType}).
+     *
+     * @throws QuantBridgeException as {@link #build(ModelProto, QuantParams)}
+     */
+    public static ModelProto build(ModelProto floatModel, QuantParams params, WeightType weightType)
+            throws QuantBridgeException {
         Objects.requireNonNull(floatModel, "floatModel");
+        Objects.requireNonNull(weightType, "weightType");
         Objects.requireNonNull(params, "params");
         long opset = OnnxModels.opset(floatModel).orElseThrow(() -> new QuantBridgeException(
                 "the float model imports no opset of the default ONNX domain; expected opset >= " + MIN_OPSET));
@@ -95,7 +115,7 @@ public final class QdqBuilder {
                     + "export the float model with opset_version=" + MIN_OPSET + " or later");
         }
         GraphProto g = floatModel.getGraph();
-        QdqRewrite rewrite = new QdqRewrite(g);
+        QdqRewrite rewrite = new QdqRewrite(g, weightType);
         List<String> done = new ArrayList<>();
         for (LayerParams layer : params.layers()) {
             if (layer.isQuantized()) {

@@ -19,6 +19,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 
@@ -56,8 +57,11 @@ final class QdqRewrite {
     /** Nodes of layers the parameters mark for an int32 bias ({@link LayerParams#int32Bias}). */
     private final Set<Integer> int32BiasNodes = new HashSet<>();
 
-    QdqRewrite(GraphProto graph) {
+    private final WeightType weightType;
+
+    QdqRewrite(GraphProto graph, WeightType weightType) {
         this.graph = graph;
+        this.weightType = Objects.requireNonNull(weightType, "weightType");
         graph.getNodeList().forEach(n -> nodes.add(n.toBuilder()));
         graph.getInitializerList().forEach(t -> initializers.put(t.getName(), t));
         this.ctx = OnnxContext.of(graph);
@@ -388,11 +392,26 @@ final class QdqRewrite {
             }
             byte[] q = perAxis ? QParamMath.quantizeSymmetric(w, dims, axis, scales)
                     : QParamMath.quantizeSymmetric(w, new long[] {1, w.length}, 0, scales);
-            TensorProto qT = ctx.int8Initializer(wName + "_quantized", q, dims);
             TensorProto sT = perAxis ? ctx.floatInitializer(wName + "_scale", scales, channels)
                     : ctx.floatInitializer(wName + "_scale", scales);
-            TensorProto zT = perAxis ? ctx.int8Initializer(wName + "_zero_point", new byte[scales.length], channels)
-                    : ctx.int8Initializer(wName + "_zero_point", new byte[1]);
+            TensorProto qT;
+            TensorProto zT;
+            if (weightType == WeightType.UINT8) {
+                // the same codes offset by 128: (q + 128 - 128) * s dequantizes to the same values
+                int[] u = new int[q.length];
+                for (int i = 0; i < q.length; i++) {
+                    u[i] = q[i] + 128;
+                }
+                int[] zeros = new int[scales.length];
+                Arrays.fill(zeros, 128);
+                qT = ctx.uint8Initializer(wName + "_quantized", u, dims);
+                zT = perAxis ? ctx.uint8Initializer(wName + "_zero_point", zeros, channels)
+                        : ctx.uint8Initializer(wName + "_zero_point", zeros);
+            } else {
+                qT = ctx.int8Initializer(wName + "_quantized", q, dims);
+                zT = perAxis ? ctx.int8Initializer(wName + "_zero_point", new byte[scales.length], channels)
+                        : ctx.int8Initializer(wName + "_zero_point", new byte[1]);
+            }
             added.addAll(List.of(qT, sT, zT));
             qsz = List.of(qT.getName(), sT.getName(), zT.getName());
             quantizedWeights.put(key, qsz);

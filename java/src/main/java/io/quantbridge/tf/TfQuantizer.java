@@ -12,6 +12,7 @@ import io.quantbridge.onnx.FloatTensor;
 import io.quantbridge.onnx.OnnxModels;
 import io.quantbridge.onnx.OrtSessionRunner;
 import io.quantbridge.onnx.QdqBuilder;
+import io.quantbridge.onnx.WeightType;
 import io.quantbridge.onnx.TfOnnxLayers;
 import io.quantbridge.params.ModelInfo;
 import io.quantbridge.params.ParamFile;
@@ -150,6 +151,7 @@ public final class TfQuantizer {
         }
         QuantConfig config = quantized.config().orElseThrow(
                 () -> new IllegalStateException("export needs a session rewritten by optimize"));
+        WeightType weightType = WeightType.of(config.onnxWeightType());
         ProgressListener progress = listener == null ? ProgressListener.NONE : listener;
         String pbName = name + ".pb";
         String onnxName = name + ".onnx";
@@ -175,7 +177,7 @@ public final class TfQuantizer {
                 Path floatOnnx = out.staged(onnxName);
                 ModelProto floatModel = OnnxModels.load(floatOnnx);
                 QuantParams onnxParams = TfOnnxLayers.forOnnx(floatModel, params, onnxName, OnnxModels.sha256(floatOnnx));
-                AtomicFiles.write(out.staged(int8Name), QdqBuilder.build(floatModel, onnxParams).toByteArray());
+                AtomicFiles.write(out.staged(int8Name), QdqBuilder.build(floatModel, onnxParams, weightType).toByteArray());
                 out.commit();
                 progress.onEvent(new ProgressEvent("export", 3, 3, Map.of()));
                 return new TfExport(out.target(pbName), out.target(onnxName), out.target(int8Name),

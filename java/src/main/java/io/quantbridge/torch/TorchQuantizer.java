@@ -12,6 +12,7 @@ import io.quantbridge.onnx.FloatTensor;
 import io.quantbridge.onnx.OnnxModels;
 import io.quantbridge.onnx.OrtSessionRunner;
 import io.quantbridge.onnx.QdqBuilder;
+import io.quantbridge.onnx.WeightType;
 import io.quantbridge.params.ModelInfo;
 import io.quantbridge.params.ParamFile;
 import io.quantbridge.params.QuantParams;
@@ -157,6 +158,7 @@ public final class TorchQuantizer {
             throw new IllegalArgumentException("export name '" + name + "' must contain only letters, digits and underscores");
         }
         ProgressListener progress = listener == null ? ProgressListener.NONE : listener;
+        WeightType weightType = WeightType.of(qm.config().onnxWeightType());
         String onnxName = name + ".onnx";
         String int8Name = name + "_int8.onnx";
         String paramName = name + "_quant_param.json";
@@ -177,7 +179,7 @@ public final class TorchQuantizer {
                                 ((List<?>) exported.get("outputs")).stream().map(String::valueOf).toList()));
                 ParamFile.write(out.staged(paramName), params);
                 progress.onEvent(new ProgressEvent("export", 2, 3, Map.of()));
-                AtomicFiles.write(out.staged(int8Name), QdqBuilder.build(OnnxModels.load(floatOnnx), params).toByteArray());
+                AtomicFiles.write(out.staged(int8Name), QdqBuilder.build(OnnxModels.load(floatOnnx), params, weightType).toByteArray());
                 out.commit();
                 progress.onEvent(new ProgressEvent("export", 3, 3, Map.of()));
                 return new TorchExport(out.target(onnxName), out.target(int8Name), out.target(paramName), params);

@@ -42,7 +42,7 @@ class QuantConfigValidationTest {
             {"{\"calibration\": {\"bins\": 64.0}}", "'quantbridge.calibration.bins' is 64.0; expected an integer >= 16"},
             {"{\"calibration\": {\"bin\": 8}}",
                 "unknown key 'bin' in 'quantbridge.calibration'; expected one of ['bins', 'method', 'percentile']"},
-            {"{\"calib\": {}}", "unknown key(s) ['calib'] in 'quantbridge'; expected one of ['calibration', 'integer_kernels', 'reduce_range']"},
+            {"{\"calib\": {}}", "unknown key(s) ['calib'] in 'quantbridge'; expected one of ['calibration', 'integer_kernels', 'onnx_weight_type', 'reduce_range']"},
             {"{\"calibration\": 5}", "'quantbridge.calibration' must be an object"},
             {"\"x\"", "'quantbridge' must be an object, got str"},
         };

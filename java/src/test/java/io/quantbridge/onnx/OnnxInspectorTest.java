@@ -21,11 +21,14 @@ class OnnxInspectorTest {
         QuantizedNode fc = layers.get(2);
         assertEquals("Gemm", fc.opType());
         assertEquals("fc.weight_quantized", fc.weight().tensor());
-        assertEquals("int8", fc.weight().dtype());
+        assertEquals("uint8", fc.weight().dtype(), "the default weight type: int8 codes plus 128");
         assertEquals(List.of(10L, 256L), fc.weight().shape());
         assertEquals(0, fc.weight().axis());
         assertEquals(p.layers().get(2).weight().scale(), fc.weight().scales());
-        assertEquals(List.of(0, 0, 0, 0, 0, 0, 0, 0, 0, 0), fc.weight().zeroPoints());
+        assertEquals(java.util.Collections.nCopies(10, 128), fc.weight().zeroPoints());
+        QuantizedNode signed = OnnxInspector.quantizedLayers(QdqBuilder.build(f, p, WeightType.INT8)).get(2);
+        assertEquals("int8", signed.weight().dtype());
+        assertEquals(java.util.Collections.nCopies(10, 0), signed.weight().zeroPoints());
         assertEquals("flat", fc.activation().tensor());
         assertEquals("uint8", fc.activation().dtype());
         assertNull(fc.activation().axis());

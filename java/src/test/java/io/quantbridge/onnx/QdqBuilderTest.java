@@ -81,22 +81,40 @@ class QdqBuilderTest {
     }
 
     @Test
-    void weightsAreInt8PerChannelAndMatchFakeQuant() {
+    void weightsAreUint8ByDefaultPerChannelAndMatchFakeQuant() throws Exception {
+        assertWeights(qdq, WeightType.UINT8);
+    }
+
+    @Test
+    void weightsAreInt8WhenAskedPerChannelAndMatchFakeQuant() throws Exception {
+        ModelProto signed = QdqBuilder.build(floatModel, params, WeightType.INT8);
+        assertWeights(signed, WeightType.INT8);
+        // the two files differ only in how the weight codes are stored
+        assertEquals(qdq.getGraph().getNodeList(), signed.getGraph().getNodeList());
+    }
+
+    /** Codes on the int8 grid (uint8: plus 128, zero point 128) whose DequantizeLinear is the fake quant of the weights. */
+    private void assertWeights(ModelProto model, WeightType type) {
+        boolean unsigned = type == WeightType.UINT8;
         for (String w : List.of("conv1.weight", "conv2.weight", "fc.weight")) {
-            assertFalse(qdq.getGraph().getInitializerList().stream().anyMatch(t -> t.getName().equals(w)),
+            assertFalse(model.getGraph().getInitializerList().stream().anyMatch(t -> t.getName().equals(w)),
                     "float " + w + " should be gone");
-            TensorProto q = TinyCnn.initializer(qdq, w + "_quantized");
-            assertEquals(TensorProto.DataType.INT8_VALUE, q.getDataType());
+            TensorProto q = TinyCnn.initializer(model, w + "_quantized");
+            int dtype = unsigned ? TensorProto.DataType.UINT8_VALUE : TensorProto.DataType.INT8_VALUE;
+            assertEquals(dtype, q.getDataType());
+            int offset = unsigned ? 128 : 0;
             int[] codes = Tensors.bytesAsInts(q);
             for (int c : codes) {
-                assertTrue(c >= -127 && c <= 127, "code " + c);
+                assertTrue(c - offset >= -127 && c - offset <= 127, "code " + c);
             }
-            TensorProto scale = TinyCnn.initializer(qdq, w + "_scale");
-            TensorProto zp = TinyCnn.initializer(qdq, w + "_zero_point");
+            TensorProto scale = TinyCnn.initializer(model, w + "_scale");
+            TensorProto zp = TinyCnn.initializer(model, w + "_zero_point");
             long channels = Tensors.dims(q)[0];
             assertArrayEquals(new long[] {channels}, Tensors.dims(scale));
-            assertEquals(TensorProto.DataType.INT8_VALUE, zp.getDataType());
-            assertArrayEquals(new int[(int) channels], Tensors.bytesAsInts(zp));
+            assertEquals(dtype, zp.getDataType());
+            int[] zeros = new int[(int) channels];
+            java.util.Arrays.fill(zeros, offset);
+            assertArrayEquals(zeros, Tensors.bytesAsInts(zp));
             // DequantizeLinear of the codes is exactly the float32 fake quant of the float weights
             float[] wf = Tensors.floats(TinyCnn.initializer(floatModel, w));
             float[] s = Tensors.floats(scale);
@@ -104,13 +122,13 @@ class QdqBuilderTest {
             float[] expected = ReferenceQuant.fakeQuantWeights(wf, dims, s);
             int inner = codes.length / (int) channels;
             for (int i = 0; i < codes.length; i++) {
-                assertEquals(expected[i], codes[i] * s[i / inner], 0.0f, w + "[" + i + "]");
+                assertEquals(expected[i], (codes[i] - offset) * s[i / inner], 0.0f, w + "[" + i + "]");
             }
             WeightParams wp = params.layer(w.substring(0, w.indexOf('.'))).orElseThrow().weight();
             assertArrayEquals(wp.scales(), s);
         }
         for (String b : List.of("conv1.bias", "conv2.bias", "fc.bias")) {
-            assertEquals(TensorProto.DataType.FLOAT_VALUE, TinyCnn.initializer(qdq, b).getDataType());
+            assertEquals(TensorProto.DataType.FLOAT_VALUE, TinyCnn.initializer(model, b).getDataType());
         }
     }
 

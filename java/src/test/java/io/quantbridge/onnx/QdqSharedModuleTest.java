@@ -69,10 +69,10 @@ class QdqSharedModuleTest {
         assertEquals(4, dataInputs.size(), "each call reads another tensor: its own Q/DQ pair");
         assertEquals(4, weightInputs.size(), "one weight DequantizeLinear per node");
         assertEquals(4, TinyCnn.count(qdq, "QuantizeLinear"));
-        long int8 = qdq.getGraph().getInitializerList().stream()
-                .filter(t -> t.getDataType() == ai.onnx.proto.OnnxMl.TensorProto.DataType.INT8_VALUE
+        long codes = qdq.getGraph().getInitializerList().stream()
+                .filter(t -> t.getDataType() == ai.onnx.proto.OnnxMl.TensorProto.DataType.UINT8_VALUE
                         && t.getName().endsWith("_quantized")).count();
-        assertEquals(4, int8, "three weight copies of c (one per initializer) and the head's");
+        assertEquals(4, codes, "three weight copies of c (one per initializer) and the head's");
         Set<String> left = new HashSet<>();
         qdq.getGraph().getInitializerList().forEach(t -> left.add(t.getName()));
         for (String w : List.of("onnx::Conv_26", "onnx::Conv_29", "c.weight", "head.weight")) {

@@ -102,9 +102,9 @@ class TfOnnxLayersTest {
         assertEquals(List.of("logits"), onnx.model().outputs());
 
         ModelProto qdq = QdqBuilder.build(model(false), onnx);
-        long int8 = qdq.getGraph().getInitializerList().stream()
-                .filter(t -> t.getDataType() == TensorProto.DataType.INT8_VALUE && t.getName().endsWith(":0_quantized")).count();
-        assertEquals(2, int8, "both weights as int8");
+        long uint8 = qdq.getGraph().getInitializerList().stream()
+                .filter(t -> t.getDataType() == TensorProto.DataType.UINT8_VALUE && t.getName().endsWith(":0_quantized")).count();
+        assertEquals(2, uint8, "both weights as uint8 codes (the default weight type)");
         NodeProto convNode = qdq.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("Conv")).findFirst()
                 .orElseThrow();
         assertTrue(convNode.getInput(0).endsWith("_dequantized") && convNode.getInput(1).endsWith("_dequantized"),

@@ -167,14 +167,14 @@ class TfQuantizerTest {
     }
 
     /**
-     * The INT8 ONNX quantizes every layer: one int8 weight initializer per quantized layer, read through a
+     * The INT8 ONNX quantizes every layer: one weight initializer of int8 codes (stored as uint8 plus 128) per quantized layer, read through a
      * per-channel DequantizeLinear on the output-channel axis, and a QuantizeLinear on each layer's input.
      */
     static void assertInt8Onnx(TfExport files, int layers) throws Exception {
         ModelProto m = OnnxModels.load(files.int8Onnx());
         assertEquals(layers, m.getGraph().getInitializerList().stream()
-                .filter(t -> t.getDataType() == TensorProto.DataType.INT8_VALUE && t.getName().endsWith(":0_quantized"))
-                .count(), "int8 weights");
+                .filter(t -> t.getDataType() == TensorProto.DataType.UINT8_VALUE && t.getName().endsWith(":0_quantized"))
+                .count(), "weights as uint8 codes (int8 plus 128, the default onnx_weight_type)");
         assertFalse(m.getGraph().getInitializerList().stream().anyMatch(t -> t.getName().endsWith("quantbridge/weight:0")),
                 "no float copy of a quantized weight is left");
         Map<String, Integer> ops = OrtOptimized.opCounts(m);
