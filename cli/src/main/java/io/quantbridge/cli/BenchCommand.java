@@ -18,8 +18,9 @@ final class BenchCommand {
             description = {"INT8 ONNX latency against the float ONNX and ONNX Runtime's own quantize_static (QDQ, "
                     + "per channel, U8S8) of the same float model: torchvision resnet18 and mobilenet_v2 "
                     + "(num_classes=10, 3x64x64) trained briefly on digits scaled to 64x64, every layer "
-                    + "Quant_INT8-8, calibrated; batch 1 and 32, medians over interleaved rounds of settled blocks. Needs torchvision "
-                    + "(in the pinned stack)."})
+                    + "Quant_INT8-8, calibrated; QuantBridge's INT8 ONNX with uint8 weights (the default), with int8 "
+                    + "weights, and with reduce_range and int8 weights; batch 1 and 32, medians over interleaved rounds of "
+                    + "settled blocks. Prints whether this CPU has VNNI. Needs torchvision (in the pinned stack)."})
     static final class Int8 implements Callable<Integer> {
         @Option(names = "--models", split = ",", defaultValue = "resnet18,mobilenet_v2",
                 description = "Models from benchmarks/int8_models.py (default: ${DEFAULT-VALUE}).")

@@ -2,11 +2,14 @@ package io.quantbridge.bench;
 
 import io.quantbridge.QuantBridgeException;
 import io.quantbridge.config.QuantConfig;
+import io.quantbridge.onnx.CpuFeatures;
 import io.quantbridge.onnx.FloatTensor;
 import io.quantbridge.onnx.OnnxModels;
 import io.quantbridge.onnx.OrtLatency;
 import io.quantbridge.onnx.OrtOptimized;
 import io.quantbridge.onnx.OrtSessionRunner;
+import io.quantbridge.onnx.QdqBuilder;
+import io.quantbridge.onnx.WeightType;
 import io.quantbridge.project.TextTable;
 import io.quantbridge.runtime.PyHandle;
 import io.quantbridge.runtime.PythonRuntime;
@@ -27,7 +30,8 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * The INT8 benchmark: for each model, QuantBridge's INT8 ONNX and ONNX Runtime's own
+ * The INT8 benchmark: for each model, QuantBridge's INT8 ONNX (uint8 weights, the default; the same
+ * parameters with int8 weights; 7-bit activations with int8 weights) and ONNX Runtime's own
  * {@code quantize_static} (QDQ, per channel, U8S8) of the same float ONNX, against the float ONNX:
  * latency at batch 1 and 32 (medians over interleaved rounds of settled blocks, 2 intra-op threads; see OrtLatency), size, agreement,
  * relative output error and the integer kernels ONNX Runtime runs.
@@ -57,6 +61,9 @@ public final class Int8Benchmark {
 
     /** Runs every model; returns the rows (also printed as a table at the end). */
     public List<Row> run() throws QuantBridgeException {
+        out.println("CPU: " + CpuFeatures.u8s8CanSaturate().map(s -> s
+                ? "x86 without VNNI: ONNX Runtime's u8*s8 kernels (int8 weights) can saturate here; uint8 weights are exact"
+                : "VNNI or not x86: int8 and uint8 weights both compute the fake-quant model's numbers").orElse("flags unknown"));
         List<Row> rows = new ArrayList<>();
         for (String model : options.models()) {
             rows.addAll(runModel(model));
@@ -67,70 +74,105 @@ public final class Int8Benchmark {
     private List<Row> runModel(String name) throws QuantBridgeException {
         Path dir = options.outDir().resolve(name);
         try {
-            Files.createDirectories(dir);
+            Files.createDirectories(dir.resolve("reduce_range"));
         } catch (IOException e) {
             throw new QuantBridgeException("cannot create " + dir + ": " + e.getMessage(), e);
         }
         TorchQuantizer q = new TorchQuantizer(rt, TorchProject.of("int8_models:" + name, options.benchDir()));
         out.println(name + ": training " + options.trainEpochs() + " epoch(s) on digits 3x64x64, calibrating, exporting");
-        TorchExport files;
         Path ortInt8 = dir.resolve(name + "_ort_int8.onnx");
-        float[] x;
-        int[] dims;
-        FloatTensor fakeQuant;
+        NDArray<?> xs = (NDArray<?>) rt.call("int8_models:test_inputs");
+        float[] x = (float[]) xs.getData();
+        int[] dims = xs.getDimensions();
+        Variant exact;
+        Variant reduced;
         try (PyHandle model = q.newFloatModel()) {
             Object acc = rt.call("int8_models:train", List.of(model), Map.of("epochs", options.trainEpochs()), null);
             out.printf(Locale.ROOT, "%s: float test accuracy %.1f%%%n", name, ((Number) acc).doubleValue());
-            QuantConfig cfg = q.generateConfig(model, "x:1,3,64,64");
-            cfg.quantizeAll("Quant_INT8-8");      // the default config: integer-kernel points on
-            try (QuantModel qm = q.optimize(model, cfg)) {
-                qm.calibrate("int8_models:calibration_batches", Map.of(), 0, null);
-                files = q.export(qm, dir, name, true, null);
-                NDArray<?> xs = (NDArray<?>) rt.call("int8_models:test_inputs");
-                x = (float[]) xs.getData();
-                dims = xs.getDimensions();
-                NDArray<?> fq = (NDArray<?>) rt.call("quantbridge.torch:fake_quant_predict", qm.handle(), xs);
-                fakeQuant = FloatTensor.of((float[]) fq.getData(), fq.getDimensions());
+            // the default config (integer-kernel points on, uint8 weights), and the same with 7-bit activations
+            try (PyHandle copy = (PyHandle) rt.call("copy:deepcopy", model)) {
+                exact = quantize(q, model, dir, name, false, xs);
+                reduced = quantize(q, copy, dir.resolve("reduce_range"), name, true, xs);
             }
         }
-        rt.call("int8_models:ort_quantize", files.floatOnnx().toString(), ortInt8.toString());
+        // the default export's parameters with signed int8 weights (ONNX Runtime's u8*s8 kernels)
+        Path signed = dir.resolve(name + "_int8_s8.onnx");
+        write(signed, QdqBuilder.build(exact.files().floatOnnx(), exact.files().params(), WeightType.INT8).toByteArray());
+        rt.call("int8_models:ort_quantize", exact.files().floatOnnx().toString(), ortInt8.toString());
         long[] shape = Arrays.stream(dims).asLongStream().toArray();
+        record Candidate(String variant, Path file, FloatTensor reference) { }
+        List<Candidate> candidates = List.of(
+                new Candidate("float ONNX", exact.files().floatOnnx(), null),
+                new Candidate("QuantBridge INT8 (uint8 weights)", exact.files().int8Onnx(), exact.fakeQuant()),
+                new Candidate("QuantBridge INT8 (int8 weights)", signed, exact.fakeQuant()),
+                new Candidate("QuantBridge INT8 (reduce_range, int8 weights)", reduced.signedOnnx(), reduced.fakeQuant()),
+                new Candidate("ORT quantize_static", ortInt8, null));
         List<Row> rows = new ArrayList<>();
-        List<Path> models = List.of(files.floatOnnx(), files.int8Onnx(), ortInt8);
-        List<String> variants = List.of("float ONNX", "QuantBridge INT8", "ORT quantize_static");
         List<OrtSessionRunner> sessions = new ArrayList<>();
         try {
-            for (Path p : models) {
-                sessions.add(new OrtSessionRunner(read(p), options.threads()));
+            for (Candidate c : candidates) {
+                sessions.add(new OrtSessionRunner(read(c.file()), options.threads()));
             }
             FloatTensor floatOut = sessions.get(0).run(x, shape);
-            FloatTensor oursOut = sessions.get(1).run(x, shape);
-            FloatTensor ortOut = sessions.get(2).run(x, shape);
-            // ours against the fake-quant model (the computation it deploys); ORT's against the float model
-            OrtSessionRunner.Comparison ours = OrtSessionRunner.compare(List.of(oursOut), List.of(fakeQuant));
-            OrtSessionRunner.Comparison ort = OrtSessionRunner.compare(List.of(ortOut), List.of(floatOut));
-            OrtSessionRunner.Comparison oursFloat = OrtSessionRunner.compare(List.of(oursOut), List.of(floatOut));
-            out.printf(Locale.ROOT, "%s: QuantBridge INT8 vs float ONNX: agreement %.2f%%, relative error %.4f%n",
-                    name, 100 * oursFloat.agreement(), oursFloat.relativeError());
-            int oursKernels = OrtOptimized.integerKernels(OrtOptimized.opCounts(OrtOptimized.optimize(OnnxModels.load(files.int8Onnx()))));
-            int ortKernels = OrtOptimized.integerKernels(OrtOptimized.opCounts(OrtOptimized.optimize(OnnxModels.load(ortInt8))));
-            long floatSize = size(files.floatOnnx());
+            List<OrtSessionRunner.Comparison> comparisons = new ArrayList<>();
+            List<Integer> kernels = new ArrayList<>();
+            for (int i = 0; i < candidates.size(); i++) {
+                // ours against the fake-quant model (the computation it deploys); ORT's against the float model
+                FloatTensor got = sessions.get(i).run(x, shape);
+                FloatTensor ref = candidates.get(i).reference() == null ? floatOut : candidates.get(i).reference();
+                comparisons.add(OrtSessionRunner.compare(List.of(got), List.of(ref)));
+                kernels.add(i == 0 ? 0 : OrtOptimized.integerKernels(OrtOptimized.opCounts(
+                        OrtOptimized.optimize(OnnxModels.load(candidates.get(i).file())))));
+                if (i == 1) {
+                    OrtSessionRunner.Comparison vsFloat = OrtSessionRunner.compare(List.of(got), List.of(floatOut));
+                    out.printf(Locale.ROOT, "%s: QuantBridge INT8 vs float ONNX: agreement %.2f%%, relative error %.4f%n",
+                            name, 100 * vsFloat.agreement(), vsFloat.relativeError());
+                }
+            }
+            long floatSize = size(exact.files().floatOnnx());
             int perImage = x.length / dims[0];
             for (int batch : new int[] {1, 32}) {
                 float[] xb = Arrays.copyOf(x, perImage * batch);
                 long[] sb = shape.clone();
                 sb[0] = batch;
                 double[] med = OrtLatency.medians(sessions, xb, sb, options.rounds());
-                rows.add(new Row(name, variants.get(0), batch, med[0], 1.0, 1.0, Double.NaN, Double.NaN, 0));
-                rows.add(new Row(name, variants.get(1), batch, med[1], med[1] / med[0],
-                        (double) size(files.int8Onnx()) / floatSize, ours.agreement(), ours.relativeError(), oursKernels));
-                rows.add(new Row(name, variants.get(2), batch, med[2], med[2] / med[0],
-                        (double) size(ortInt8) / floatSize, ort.agreement(), ort.relativeError(), ortKernels));
+                for (int i = 0; i < candidates.size(); i++) {
+                    OrtSessionRunner.Comparison c = i == 0 ? null : comparisons.get(i);
+                    rows.add(new Row(name, candidates.get(i).variant(), batch, med[i], med[i] / med[0],
+                            (double) size(candidates.get(i).file()) / floatSize, c == null ? Double.NaN : c.agreement(),
+                            c == null ? Double.NaN : c.relativeError(), kernels.get(i)));
+                }
             }
         } finally {
             sessions.forEach(OrtSessionRunner::close);
         }
         return rows;
+    }
+
+    /** One quantized export: its files, its INT8 ONNX with int8 weights, the fake-quant model's test outputs. */
+    private record Variant(TorchExport files, Path signedOnnx, FloatTensor fakeQuant) { }
+
+    private Variant quantize(TorchQuantizer q, PyHandle model, Path dir, String name, boolean reduceRange, NDArray<?> xs)
+            throws QuantBridgeException {
+        QuantConfig cfg = q.generateConfig(model, "x:1,3,64,64");
+        cfg.quantizeAll("Quant_INT8-8");
+        cfg.setReduceRange(reduceRange);
+        try (QuantModel qm = q.optimize(model, cfg)) {
+            qm.calibrate("int8_models:calibration_batches", Map.of(), 0, null);
+            TorchExport files = q.export(qm, dir, name, true, null);
+            Path signed = dir.resolve(name + "_int8_s8.onnx");
+            write(signed, QdqBuilder.build(files.floatOnnx(), files.params(), WeightType.INT8).toByteArray());
+            NDArray<?> fq = (NDArray<?>) rt.call("quantbridge.torch:fake_quant_predict", qm.handle(), xs);
+            return new Variant(files, signed, FloatTensor.of((float[]) fq.getData(), fq.getDimensions()));
+        }
+    }
+
+    private static void write(Path p, byte[] bytes) throws QuantBridgeException {
+        try {
+            Files.write(p, bytes);
+        } catch (IOException e) {
+            throw new QuantBridgeException("cannot write " + p + ": " + e.getMessage(), e);
+        }
     }
 
     /** The rows as a plain-text table. */

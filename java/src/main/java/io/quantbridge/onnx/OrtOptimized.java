@@ -4,6 +4,7 @@ import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtLoggingLevel;
 import ai.onnxruntime.OrtSession;
 import io.quantbridge.QuantBridgeException;
 
@@ -42,6 +43,9 @@ public final class OrtOptimized {
             OrtEnvironment env = OrtEnvironment.getEnvironment();
             try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
                 options.setIntraOpNumThreads(1);
+                // the file is read back here, on this machine: ORT's warning that an NCHWc-optimized model is
+                // hardware specific is about deploying it, which nobody does
+                options.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
                 options.setOptimizedModelFilePath(out.toString());
                 try (OrtSession ignored = env.createSession(model.toByteArray(), options)) {
                     // the optimized model is written while the session is created

@@ -1,7 +1,10 @@
 package io.quantbridge.project;
 
 import io.quantbridge.QuantBridgeException;
+import io.quantbridge.onnx.CpuFeatures;
 import io.quantbridge.onnx.FloatTensor;
+import io.quantbridge.onnx.OnnxInspector;
+import io.quantbridge.onnx.OnnxModels;
 import io.quantbridge.onnx.OrtSessionRunner;
 import io.quantbridge.runtime.PyHandle;
 import io.quantbridge.runtime.PythonRuntime;
@@ -45,12 +48,35 @@ public record DeployedCheck(Path file, String runner, long inputs, double agreem
                 "data function " + dataFunction);
     }
 
-    /** The line the command line prints. */
+    /**
+     * The line the command line prints; for an INT8 ONNX with int8 weights on a CPU where ONNX
+     * Runtime's u8*s8 kernels can saturate ({@link CpuFeatures}), a second line saying so.
+     */
     public String describe() {
         String s = String.format(Locale.ROOT, "deployed %s (%s): agrees with the quantized model on %.2f%% of %d inputs",
                 file.getFileName(), runner, agreement, inputs);
-        return accuracy == null ? s : s + String.format(Locale.ROOT, "; top-1 %.2f%% against the batches' labels",
+        s = accuracy == null ? s : s + String.format(Locale.ROOT, "; top-1 %.2f%% against the batches' labels",
                 accuracy);
+        if (signedWeights(file) && CpuFeatures.u8s8CanSaturate().orElse(false)) {
+            s += System.lineSeparator() + "note: " + file.getFileName() + " has int8 weights and this CPU has no VNNI: "
+                    + "ONNX Runtime's u8*s8 kernels can saturate here (VPMADDUBSW), so its numbers may differ from the "
+                    + "quantized model's; \"onnx_weight_type\": \"uint8\" in the config's \"quantbridge\" section "
+                    + "gives a file exact on every CPU";
+        }
+        return s;
+    }
+
+    /** True for an ONNX file with a quantized layer whose weight codes are int8. */
+    private static boolean signedWeights(Path file) {
+        if (!file.getFileName().toString().endsWith(".onnx")) {
+            return false;
+        }
+        try {
+            return OnnxInspector.quantizedLayers(OnnxModels.load(file)).stream()
+                    .anyMatch(l -> "int8".equals(l.weight().dtype()));
+        } catch (QuantBridgeException | RuntimeException e) {
+            return false;
+        }
     }
 
     /** One deployed file to check: what runs it, and how a batch goes through it and the quantized model. */
