@@ -93,26 +93,57 @@ def test_minmax_scales_are_those_of_one_process_on_the_union(calibrated, float_p
     assert len(activations(single)) == 4
 
 
-@pytest.mark.parametrize("method", ["percentile", "mse"])
-def test_histogram_scales_match_one_process_within_two_bins(calibrated, float_pth, method):
+def test_percentile_scales_match_one_process_within_two_bins(calibrated, float_pth):
     """The merged histogram differs from one process's only in how re-binning split counts: a
-    percentile range lies within two bins of one process's at either end; mse picks the same
-    candidate range or, in a near tie, its neighbour."""
+    percentile range lies within two bins of one process's at either end."""
     _, ranks = calibrated
-    qm = single_process(float_pth, method)
+    qm = single_process(float_pth, "percentile")
     single = activations(quant_params(qm))
-    merged = activations(ranks[0][method]["params"])
+    merged = activations(ranks[0]["percentile"]["params"])
     bins = 2048
     worst = 0.0
     for (s1, *_), (s2, *_), quantizer in zip(merged, single,
-                                                              [m for m in qm.modules() if hasattr(m, "observer_enabled")]):
+                                              [m for m in qm.modules() if hasattr(m, "observer_enabled")]):
         width = (float(quantizer.max_val) - min(float(quantizer.min_val), 0.0)) / bins
-        # percentile: each end within two bins, so the scale within four bins / 255 (and float32
-        # rounding); mse may also pick the neighbouring candidate range, 1 % of the range away
-        tol = 4 * width / 255 + (0.01 * width * bins / 255 if method == "mse" else 0.0)
-        assert abs(s1 - s2) <= tol + 1e-6 * s2, (method, s1, s2, width)
+        # each end within two bins, so the scale within four bins / 255 (and float32 rounding)
+        assert abs(s1 - s2) <= 4 * width / 255 + 1e-6 * s2, ("percentile", s1, s2, width)
         worst = max(worst, abs(s1 - s2) * 255 / width)
-    print(f"quantbridge dist: {method} merged vs one process: scales differ by at most {worst:.3f} bins / 255")
+    print(f"quantbridge dist: percentile merged vs one process: scales differ by at most {worst:.3f} bins / 255")
+
+
+def test_mse_ranges_are_as_good_as_one_process_on_its_histogram(calibrated, float_pth, monkeypatch):
+    """mse minimises a flat error curve over 100 candidate ranges, so re-binning may move the
+    choice by a candidate or two in a near tie (one process on this project's AVX2 machine chose a
+    range 2 % wider than the merge). What must hold is the criterion itself: measured on the one
+    process's own histogram, the merged range's expected squared error is within 1 % of the best
+    that process found."""
+    from quantbridge.torch import _modules
+    kept = {}
+    choose = _modules.ActivationFakeQuantize.calculate_qparams
+
+    def keeping(self):
+        kept[id(self)] = self.histogram        # finish_calibration drops it after this call
+        return choose(self)
+    monkeypatch.setattr(_modules.ActivationFakeQuantize, "calculate_qparams", keeping)
+    _, ranks = calibrated
+    qm = single_process(float_pth, "mse")
+    single = activations(quant_params(qm))
+    merged = activations(ranks[0]["mse"]["params"])
+    quantizers = [m for m in qm.modules() if hasattr(m, "observer_enabled")]
+    assert len(merged) == len(single) == len(quantizers) == 4
+    worst = 0.0
+    for (s1, z1, *_), (s2, z2, *_), quantizer in zip(merged, single, quantizers):
+        h = kept[id(quantizer)]
+        width = (h.hi - h.lo) / h.bins
+        centres = h.lo + (np.arange(h.bins) + 0.5) * width
+
+        def error(scale, zero_point):
+            q = qparams.fake_quant(centres, scale, zero_point, quantizer.quant_min, quantizer.quant_max)
+            return float(np.sum(h.counts * (centres - q) ** 2))
+        ratio = error(s1, z1) / error(s2, z2)
+        assert ratio <= 1.01, ("mse", s1, s2, ratio)
+        worst = max(worst, ratio - 1)
+    print(f"quantbridge dist: mse merged vs one process: expected error at most {100 * worst:.3f} % above its best")
 
 
 def test_merge_of_histograms_equals_one_histogram_over_a_common_range():
