@@ -196,7 +196,7 @@ public final class FileInspector {
         for (QuantizedNode n : layers) {
             QuantizedTensor w = n.weight();
             QuantizedTensor a = n.activation();
-            t.row(n.node(), n.opType(), w == null ? null : w.dtype() + " " + w.shape(),
+            t.row(n.node(), n.opType(), w == null ? null : w.dtype() + zeroPoint(w) + " " + w.shape(),
                     w == null ? null : range(w.scales()) + (w.axis() == null ? "" : " (" + w.axis() + ")"),
                     a == null ? null : a.tensor(), a == null ? null : range(a.scales()),
                     a == null ? null : a.zeroPoints().stream().distinct().map(String::valueOf).collect(Collectors.joining(",")));
@@ -212,6 +212,15 @@ public final class FileInspector {
             return "nn." + cls;
         }
         return opType;
+    }
+
+    /** " zp 128" for weights stored with a non-zero zero point (uint8 codes, int8 plus 128), "" for zero. */
+    private static String zeroPoint(QuantizedTensor w) {
+        List<Integer> zps = w.zeroPoints().stream().distinct().toList();
+        if (zps.isEmpty() || zps.equals(List.of(0))) {
+            return "";
+        }
+        return " zp " + zps.stream().map(String::valueOf).collect(Collectors.joining(","));
     }
 
     private static String range(List<Double> values) {

@@ -148,8 +148,9 @@ class CliTorchTest {
         var int8 = run("inspect", out.resolve("digits_int8.onnx")).expect(0);
         assertTrue(int8.out().contains("ONNX model, quantized (QDQ)") && int8.out().contains("quantized    4 layers"),
                 int8.out());
-        assertEquals(2, int8.out().lines().filter(l -> l.matches("\\s+Conv_\\d+\\s+Conv\\s+int8 .*")).count(), int8.out());
-        assertEquals(2, int8.out().lines().filter(l -> l.matches("\\s+Gemm_\\d+\\s+Gemm\\s+int8 .*")).count(), int8.out());
+        // weights as uint8 codes with zero point 128 (the default onnx_weight_type)
+        assertEquals(2, int8.out().lines().filter(l -> l.matches("\\s+Conv_\\d+\\s+Conv\\s+uint8 zp 128 .*")).count(), int8.out());
+        assertEquals(2, int8.out().lines().filter(l -> l.matches("\\s+Gemm_\\d+\\s+Gemm\\s+uint8 zp 128 .*")).count(), int8.out());
         var fl = run("inspect", out.resolve("digits.onnx")).expect(0);
         assertTrue(fl.out().contains("ONNX model, float") && fl.out().contains("none (folded)"), fl.out());
         var params = run("inspect", out.resolve("digits_quant_param.json")).expect(0);
