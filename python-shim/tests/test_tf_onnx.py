@@ -42,6 +42,19 @@ def _export(qtf, cfg, ckpt, work, name, lgamma=False):
         return qtf.generate_final_model(sess, cfg, ["out"], os.path.basename(ckpt), ".", name=name, onnx=True)
 
 
+def _all_int8(qtf, sess, build):
+    """``build()``'s graph in ``sess`` with every layer INT8, rewritten and initialized; returns
+    ``x, out, quant_flag, is_train_flag, config``."""
+    x, out = build()
+    qf, it = tf.compat.v1.placeholder(tf.int32, []), tf.compat.v1.placeholder(tf.bool, [])
+    cfg = qtf.build_config(sess)
+    for entry in cfg["layer_strategy"].values():
+        entry["quant_strategy"] = INT8
+    qtf.optimize_model(sess, cfg, it, qf)
+    sess.run(tf.compat.v1.global_variables_initializer())
+    return x, out, qf, it, cfg
+
+
 @pytest.fixture(scope="module")
 def flow(qtf, tmp_path_factory):
     """A calibrated model (depthwise with multiplier 2), exported with its float ONNX."""
@@ -49,13 +62,7 @@ def flow(qtf, tmp_path_factory):
     rng = np.random.RandomState(0)
     graph = tf.Graph()
     with graph.as_default(), tf.compat.v1.Session(graph=graph) as sess:
-        x, out = _build()
-        qf, it = tf.compat.v1.placeholder(tf.int32, []), tf.compat.v1.placeholder(tf.bool, [])
-        cfg = qtf.build_config(sess)
-        for entry in cfg["layer_strategy"].values():
-            entry["quant_strategy"] = INT8
-        qtf.optimize_model(sess, cfg, it, qf)
-        sess.run(tf.compat.v1.global_variables_initializer())
+        x, out, qf, it, cfg = _all_int8(qtf, sess, _build)
         qtf.set_calibrate_state(sess, True)
         for _ in range(3):
             sess.run(out, {x: rng.randn(16, 6, 6, 2).astype(np.float32), qf: 1, it: False})
@@ -163,13 +170,7 @@ def test_a_batchnorm_after_a_dilated_conv_stays_its_own_node_and_the_weight_keep
     rng = np.random.RandomState(0)
     graph = tf.Graph()
     with graph.as_default(), tf.compat.v1.Session(graph=graph) as sess:
-        x, out = _dilated_bn()
-        qf, it = tf.compat.v1.placeholder(tf.int32, []), tf.compat.v1.placeholder(tf.bool, [])
-        cfg = qtf.build_config(sess)
-        for entry in cfg["layer_strategy"].values():
-            entry["quant_strategy"] = INT8
-        qtf.optimize_model(sess, cfg, it, qf)
-        sess.run(tf.compat.v1.global_variables_initializer())
+        x, out, qf, it, cfg = _all_int8(qtf, sess, _dilated_bn)
         qtf.set_calibrate_state(sess, True)
         data = rng.randn(16, 8, 8, 1).astype(np.float32)
         sess.run(out, {x: data, qf: 1, it: False})

@@ -95,16 +95,13 @@ public final class Int8Benchmark {
                 reduced = quantize(q, copy, dir.resolve("reduce_range"), name, true, xs);
             }
         }
-        // the default export's parameters with signed int8 weights (ONNX Runtime's u8*s8 kernels)
-        Path signed = dir.resolve(name + "_int8_s8.onnx");
-        write(signed, QdqBuilder.build(exact.files().floatOnnx(), exact.files().params(), WeightType.INT8).toByteArray());
         rt.call("int8_models:ort_quantize", exact.files().floatOnnx().toString(), ortInt8.toString());
         long[] shape = Arrays.stream(dims).asLongStream().toArray();
         record Candidate(String variant, Path file, FloatTensor reference) { }
         List<Candidate> candidates = List.of(
                 new Candidate("float ONNX", exact.files().floatOnnx(), null),
                 new Candidate("QuantBridge INT8 (uint8 weights)", exact.files().int8Onnx(), exact.fakeQuant()),
-                new Candidate("QuantBridge INT8 (int8 weights)", signed, exact.fakeQuant()),
+                new Candidate("QuantBridge INT8 (int8 weights)", exact.signedOnnx(), exact.fakeQuant()),
                 new Candidate("QuantBridge INT8 (reduce_range, int8 weights)", reduced.signedOnnx(), reduced.fakeQuant()),
                 new Candidate("ORT quantize_static", ortInt8, null));
         List<Row> rows = new ArrayList<>();
@@ -149,7 +146,7 @@ public final class Int8Benchmark {
         return rows;
     }
 
-    /** One quantized export: its files, its INT8 ONNX with int8 weights, the fake-quant model's test outputs. */
+    /** One quantized export: its files, the same parameters' INT8 ONNX with int8 weights (ONNX Runtime's u8*s8 kernels), the fake-quant model's test outputs. */
     private record Variant(TorchExport files, Path signedOnnx, FloatTensor fakeQuant) { }
 
     private Variant quantize(TorchQuantizer q, PyHandle model, Path dir, String name, boolean reduceRange, NDArray<?> xs)

@@ -325,9 +325,7 @@ public final class QuantConfig {
      *     outside (50, 100], bins below 16)
      */
     public Calibration calibration() throws ConfigException {
-        ConfigRules.checkMember(root, "validate", ConfigRules.EXTRA_KEY);
-        JsonNode extra = root.get(ConfigRules.EXTRA_KEY);
-        JsonNode given = extra == null || ConfigRules.isFalsy(extra) ? null : extra.get(ConfigRules.CALIBRATION);
+        JsonNode given = checkedExtraMember(ConfigRules.CALIBRATION);
         if (given == null || ConfigRules.isFalsy(given)) {
             return Calibration.DEFAULT;
         }
@@ -344,8 +342,7 @@ public final class QuantConfig {
     public void setCalibration(Calibration calibration) {
         validated = false;
         Objects.requireNonNull(calibration, "calibration");
-        JsonNode extra = root.get(ConfigRules.EXTRA_KEY);
-        ObjectNode ex = extra instanceof ObjectNode o ? o : root.putObject(ConfigRules.EXTRA_KEY);
+        ObjectNode ex = extraSection();
         JsonNode cal = ex.get(ConfigRules.CALIBRATION);
         ObjectNode c = cal instanceof ObjectNode o ? o : ex.putObject(ConfigRules.CALIBRATION);
         c.put("method", calibration.method());
@@ -354,13 +351,28 @@ public final class QuantConfig {
     }
 
     /**
+     * {@code key} of the {@code quantbridge} section once that section passed its rules; null
+     * when the section or the key is absent (a falsy section counts as absent).
+     */
+    private JsonNode checkedExtraMember(String key) throws ConfigException {
+        ConfigRules.checkMember(root, "validate", ConfigRules.EXTRA_KEY);
+        JsonNode extra = root.get(ConfigRules.EXTRA_KEY);
+        return extra == null || ConfigRules.isFalsy(extra) ? null : extra.get(key);
+    }
+
+    /** The {@code quantbridge} section, created at the end if absent or not an object. */
+    private ObjectNode extraSection() {
+        JsonNode extra = root.get(ConfigRules.EXTRA_KEY);
+        return extra instanceof ObjectNode o ? o : root.putObject(ConfigRules.EXTRA_KEY);
+    }
+
+    /**
      * Switches {@code quantbridge.reduce_range} (PyTorch): 7-bit activations, the calibrated range
      * mapped to 0..127, so that ONNX Runtime's u8*s8 kernels cannot saturate on CPUs without VNNI.
      */
     public void setReduceRange(boolean on) {
         validated = false;
-        JsonNode extra = root.get(ConfigRules.EXTRA_KEY);
-        ObjectNode ex = extra instanceof ObjectNode o ? o : root.putObject(ConfigRules.EXTRA_KEY);
+        ObjectNode ex = extraSection();
         ex.put(ConfigRules.REDUCE_RANGE, on);
     }
 
@@ -375,9 +387,7 @@ public final class QuantConfig {
      * @throws ConfigException if the value is neither
      */
     public String onnxWeightType() throws ConfigException {
-        ConfigRules.checkMember(root, "validate", ConfigRules.EXTRA_KEY);
-        JsonNode extra = root.get(ConfigRules.EXTRA_KEY);
-        JsonNode given = extra == null || ConfigRules.isFalsy(extra) ? null : extra.get(ConfigRules.ONNX_WEIGHT_TYPE);
+        JsonNode given = checkedExtraMember(ConfigRules.ONNX_WEIGHT_TYPE);
         return given == null ? defaultOnnxWeightType() : given.textValue();
     }
 
@@ -392,8 +402,7 @@ public final class QuantConfig {
      */
     public void setOnnxWeightType(String type) {
         validated = false;
-        JsonNode extra = root.get(ConfigRules.EXTRA_KEY);
-        ObjectNode ex = extra instanceof ObjectNode o ? o : root.putObject(ConfigRules.EXTRA_KEY);
+        ObjectNode ex = extraSection();
         ex.put(ConfigRules.ONNX_WEIGHT_TYPE, Objects.requireNonNull(type, "type"));
     }
 
@@ -405,8 +414,7 @@ public final class QuantConfig {
      */
     public void setIntegerKernels(boolean on) {
         validated = false;
-        JsonNode extra = root.get(ConfigRules.EXTRA_KEY);
-        ObjectNode ex = extra instanceof ObjectNode o ? o : root.putObject(ConfigRules.EXTRA_KEY);
+        ObjectNode ex = extraSection();
         ex.put(ConfigRules.INTEGER_KERNELS, on);
     }
 
