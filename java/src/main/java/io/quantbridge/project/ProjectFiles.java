@@ -51,9 +51,17 @@ public final class ProjectFiles {
     public static Path requireDirectory(Path dir, String option) throws QuantBridgeException {
         if (!Files.isDirectory(dir)) {
             throw new QuantBridgeException(option + " " + dir + ": the output directory does not exist; create it first "
-                    + "(mkdir -p " + dir + ")");
+                    + "(mkdir -p " + shellWord(dir.toString()) + ")");
         }
         return dir;
+    }
+
+    /** {@code s} as one POSIX shell word: as it is when it is only safe characters, else single-quoted. */
+    static String shellWord(String s) {
+        if (!s.isEmpty() && s.matches("[A-Za-z0-9_./:=@%+,-]+")) {
+            return s;
+        }
+        return "'" + s.replace("'", "'\\''") + "'";
     }
 
     /**
