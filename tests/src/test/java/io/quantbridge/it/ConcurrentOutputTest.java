@@ -108,14 +108,17 @@ class ConcurrentOutputTest {
     void killedExportLeavesNothingTheNextRunKeeps() throws Exception {
         Path out = Files.createDirectory(dir.resolve("out_killed"));
         FaultProcess p = FaultProcess.start(dir, logs, export(dir.resolve("quant.pth"), out, false));
-        // Kill it while its staging directory exists (it holds the files being written).
+        // Kill it while its staging directory exists (it holds the files being written); not on the
+        // writability probe (.qb-probe-*.tmp), which the run creates and deletes at once before that
         long end = System.nanoTime() + 240_000_000_000L;
-        while (FaultProcess.names(out).stream().noneMatch(n -> n.startsWith(".qb-")) && System.nanoTime() < end) {
+        while (FaultProcess.names(out).stream().noneMatch(n -> n.startsWith(".qb-") && n.endsWith(".staging"))
+                && System.nanoTime() < end) {
             Thread.sleep(5);
         }
         p.signal("KILL", true);
         p.await(30);
-        assertTrue(FaultProcess.names(out).stream().anyMatch(n -> n.startsWith(".qb-")), "no staging to clean up");
+        assertTrue(FaultProcess.names(out).stream().anyMatch(n -> n.startsWith(".qb-") && n.endsWith(".staging")),
+                "no staging to clean up");
         assertTrue(FaultProcess.names(out).stream().noneMatch(n -> n.startsWith("model")), FaultProcess.names(out)::toString);
         // A live process's staging (this JVM's) must survive the next run.
         Path live = Files.createDirectory(out.resolve(OwnerTag.prefix() + "live.staging"));
